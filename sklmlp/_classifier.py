@@ -1,0 +1,611 @@
+"""TwoLayerClassifier: the scikit-learn estimator around the NumPy network.
+
+This is the one module that imports scikit-learn. It validates parameters and
+data, encodes labels, owns the random state and runs the epoch loop; the math
+lives in :mod:`sklmlp._network`, :mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
+"""
+
+import time
+import warnings
+from math import ceil
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._layers import log_softmax, softmax, softmax_cross_entropy
+from ._network import forward, init_params, loss_and_grads
+from ._optim import decay_learning_rate, make_optimizer
+
+# Early stopping needs a held-out set large enough for its accuracy to mean
+# something: with fewer samples than this, fit trains on all the data instead.
+MIN_VALIDATION_SAMPLES = 10
+
+# Rows per chunk in predict*, so that memory stays bounded on huge inputs.
+PREDICT_CHUNK_SIZE = 4096
+
+
+class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
+    r"""Two-layer neural network classifier trained by minibatch SGD or Adam.
+
+    The network is affine -> ReLU -> affine -> softmax, trained on the softmax
+    cross-entropy with an L2 penalty on the weights. Forward and backward passes
+    are hand-written NumPy; dense (float32 or float64) and sparse CSR/CSC inputs
+    are supported.
+
+    Parameters
+    ----------
+    hidden_size : int, default=100
+        Number of hidden ReLU units.
+    solver : {'sgd', 'adam'}, default='adam'
+        Update rule. Adam is the default because its per-weight step scaling
+        trains well on unscaled features without tuning; 'sgd' with Nesterov
+        momentum is the faster choice per epoch once ``learning_rate`` is tuned
+        (typically 1e-2 to 1e-1 on standardised features).
+    learning_rate : float, default=1e-3
+        Initial step size. 1e-3 is the standard Adam step; for 'sgd' choose a
+        larger one (see ``solver``).
+    learning_rate_decay : float, default=1.0
+        Multiplied into the step after every epoch (1.0 keeps it constant).
+    momentum : float, default=0.9
+        Momentum coefficient of 'sgd', in [0, 1]. Ignored by 'adam', which uses
+        its standard moment decay rates ``beta_1=0.9``, ``beta_2=0.999``.
+    nesterov : bool, default=True
+        Whether 'sgd' uses Nesterov's momentum. Ignored by 'adam'.
+    reg : float, default=1e-4
+        L2 regularisation strength: ``reg * (sum(W1**2) + sum(W2**2))`` is added
+        to the mean loss. A small value guards against overfitting without
+        slowing training.
+    batch_size : int, default=200
+        Minibatch size; the whole training set when it has fewer samples.
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training set).
+    tol : float, default=1e-4
+        Minimum improvement of the training loss (or, with early stopping, of
+        the validation accuracy) that resets the patience counter.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before training stops.
+    early_stopping : bool, default=False
+        Whether to hold out a stratified ``validation_fraction`` of the training
+        data, stop when its accuracy stops improving, and restore the weights of
+        the best epoch. When the held-out set would have fewer than 10 samples,
+        or fewer than one per class, fit warns and trains on all the data with
+        the training-loss stopping rule instead. Only used by :meth:`fit`.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping, in (0, 1).
+    shuffle : bool, default=True
+        Whether to visit the samples in a new random order every epoch.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights ``{class_label: weight}`` multiplied into the sample weights.
+        'balanced' uses ``n_samples / (n_classes * np.bincount(y))`` computed
+        from the (weighted) labels of each call to :meth:`fit` or
+        :meth:`partial_fit`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the validation split and the shuffling.
+        An int gives bit-identical results on every run.
+    verbose : int, default=0
+        When > 0, print one line per epoch.
+    warm_start : bool, default=False
+        When True, :meth:`fit` continues from the previous weights, optimizer
+        state and step size instead of re-initialising.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during fit; only defined when ``X`` has string
+        column names.
+    coefs_ : list of ndarray
+        ``[W1, W2]`` of shapes (n_features, hidden_size) and
+        (hidden_size, n_classes).
+    intercepts_ : list of ndarray
+        ``[b1, b2]`` of shapes (hidden_size,) and (n_classes,).
+    loss_ : float
+        Training objective of the last epoch.
+    loss_curve_ : list of float
+        Training objective (mean loss plus penalty) of every epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy after every epoch; None without early stopping.
+    validation_loss_curve_ : list of float or None
+        Validation cross-entropy (without penalty) after every epoch; None
+        without early stopping.
+    best_validation_score_ : float or None
+        Best validation accuracy, whose weights were restored; None without
+        early stopping.
+    n_iter_ : int
+        Number of epochs run.
+    t_ : int
+        Number of training samples seen (``n_iter_ * n_train_samples``).
+    learning_rate_ : float
+        Step size in force after the last epoch.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : Multi-layer perceptron in
+        scikit-learn.
+
+    Notes
+    -----
+    For a row :math:`x` the network computes
+
+    .. math::
+
+        h = \max(0, x W_1 + b_1), \qquad s = h W_2 + b_2,
+
+    and is trained to minimise, over each minibatch :math:`B` with sample
+    weights :math:`w_i` (all 1 by default),
+
+    .. math::
+
+        L = \frac{\sum_{i \in B} w_i \left(\log \sum_c e^{s_{ic}}
+            - s_{i y_i}\right)}{\sum_{i \in B} w_i}
+            + \lambda \left(\lVert W_1 \rVert_F^2 + \lVert W_2 \rVert_F^2\right),
+
+    with :math:`\lambda` = ``reg``. After epoch :math:`k` the step is
+    :math:`\eta_k = \eta_0 \gamma^k` with :math:`\eta_0` = ``learning_rate`` and
+    :math:`\gamma` = ``learning_rate_decay``. ``W1`` starts from He
+    initialisation :math:`N(0, 2/D)`, ``W2`` from :math:`N(0, 1/H)`, biases
+    from zero.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklmlp import TwoLayerClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), TwoLayerClassifier(random_state=0))
+    >>> clf.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    True
+    """
+
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [Interval(Real, 0, 1, closed="right")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterov": ["boolean"],
+        "reg": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        hidden_size=100,
+        solver="adam",
+        learning_rate=1e-3,
+        learning_rate_decay=1.0,
+        momentum=0.9,
+        nesterov=True,
+        reg=1e-4,
+        batch_size=200,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_size = hidden_size
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.reg = reg
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 trains in float32; other dtypes in float64.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; each minibatch loss is the weighted mean.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        continuing = self.warm_start and hasattr(self, "coefs_")
+        X, y_idx, sample_weight = self._prepare_data(
+            X, y, sample_weight, classes=None, first_call=not continuing
+        )
+        if not continuing:
+            self._initialize(X.shape[1], X.dtype)
+        self._train(X, y_idx, sample_weight, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch over the given data, keeping earlier training.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels; each must be in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that can appear in any call. Required on the first
+            call; later calls may omit it.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated classifier.
+        """
+        first_call = not hasattr(self, "coefs_")
+        if first_call and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "give every class label that can appear in any call."
+            )
+        X, y_idx, sample_weight = self._prepare_data(
+            X, y, sample_weight, classes=classes, first_call=first_call
+        )
+        if first_call:
+            self._initialize(X.shape[1], X.dtype)
+        self._train(X, y_idx, sample_weight, incremental=True)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the scores).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows; cast to the weights' dtype.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``; rows sum to 1.
+        """
+        return self._map_scores(X, softmax)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities, from a stable log-softmax.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows; cast to the weights' dtype.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Finite even where ``predict_proba`` rounds to 0.
+        """
+        return self._map_scores(X, log_softmax)
+
+    def predict(self, X):
+        """Predict the class with the highest score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows; cast to the weights' dtype.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        indices = self._map_scores(X, lambda scores: scores.argmax(axis=1))
+        return self.classes_[indices]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # The steps of fit, in the order they run.
+
+    def _prepare_data(self, X, y, sample_weight, classes, first_call):
+        """Validate inputs; return X, class indices and effective weights."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            reset=first_call,
+        )
+        check_classification_targets(y)
+        if classes is not None or first_call:
+            self._set_classes(np.unique(y) if classes is None else classes)
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y contains labels {np.unique(y[unknown]).tolist()} that are not "
+                f"in classes_ {self.classes_.tolist()}; pass every label in "
+                "`classes` on the first call to partial_fit, or refit."
+            )
+        y_idx = np.searchsorted(self.classes_, y)
+
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+        sample_weight = self._apply_class_weight(y_idx, sample_weight, X.dtype)
+        if sample_weight is not None and not sample_weight.sum() > 0:
+            raise ValueError(
+                "The sample weights (times class_weight) sum to zero: at least "
+                "one sample needs a positive weight."
+            )
+        return X, y_idx, sample_weight
+
+    def _set_classes(self, classes):
+        classes = np.unique(np.asarray(classes))
+        if hasattr(self, "coefs_") and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"classes {classes.tolist()} differ from the classes_ "
+                f"{self.classes_.tolist()} of the earlier fit; set warm_start=False "
+                "or refit from scratch to change the classes."
+            )
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes.tolist()}."
+            )
+        self.classes_ = classes
+
+    def _apply_class_weight(self, y_idx, sample_weight, dtype):
+        """Multiply class weights into the sample weights (None if all 1)."""
+        if self.class_weight is None:
+            return sample_weight
+        n_classes = self.classes_.shape[0]
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_idx, weights=sample_weight, minlength=n_classes)
+            per_class = np.zeros(n_classes)
+            present = counts > 0
+            per_class[present] = counts.sum() / (n_classes * counts[present])
+        else:
+            per_class = np.ones(n_classes)
+            for label, weight in self.class_weight.items():
+                position = np.flatnonzero(self.classes_ == label)
+                if position.size == 0:
+                    raise ValueError(
+                        f"class_weight has the key {label!r}, which is not a class "
+                        f"label; the classes are {self.classes_.tolist()}."
+                    )
+                per_class[position] = weight
+        weights = per_class[y_idx].astype(dtype)
+        if sample_weight is not None:
+            weights *= sample_weight
+        return weights
+
+    def _initialize(self, n_features, dtype):
+        """Fresh weights, optimizer and counters (not on warm start)."""
+        self._random_state = check_random_state(self.random_state)
+        W1, b1, W2, b2 = init_params(
+            n_features, self.hidden_size, len(self.classes_), self._random_state, dtype
+        )
+        self.coefs_ = [W1, W2]
+        self.intercepts_ = [b1, b2]
+        self._optimizer = make_optimizer(
+            self.solver,
+            self._params(),
+            self.learning_rate,
+            self.momentum,
+            self.nesterov,
+        )
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = None
+        self.validation_loss_curve_ = None
+        self.best_validation_score_ = None
+        self.learning_rate_ = self.learning_rate
+
+    def _params(self):
+        """The trainable arrays ``[W1, b1, W2, b2]`` (no copies)."""
+        return [self.coefs_[0], self.intercepts_[0], self.coefs_[1], self.intercepts_[1]]
+
+    def _train(self, X, y, sample_weight, incremental):
+        """Run the epochs of one call to fit (or the one of partial_fit)."""
+        rng = self._random_state
+        validation = None
+        if self.early_stopping and not incremental:
+            X, y, sample_weight, validation = self._validation_split(
+                X, y, sample_weight, rng
+            )
+        batch_size = min(self.batch_size, X.shape[0])
+        params = self._params()
+
+        best_metric, best_params, epochs_no_improvement = -np.inf, None, 0
+        for _ in range(1 if incremental else self.max_iter):
+            start = time.perf_counter()
+            loss = self._run_epoch(X, y, sample_weight, batch_size, params, rng)
+            self.n_iter_ += 1
+            self.t_ += X.shape[0]
+            self.loss_ = loss
+            self.loss_curve_.append(loss)
+            decay_learning_rate(self._optimizer, self.learning_rate_decay)
+            self.learning_rate_ = self._optimizer.learning_rate
+
+            if validation is None:
+                metric = -loss
+            else:
+                metric, val_loss = _accuracy_and_loss(params, *validation)
+                self.validation_scores_.append(metric)
+                self.validation_loss_curve_.append(val_loss)
+            if self.verbose:
+                self._print_epoch(metric, validation, time.perf_counter() - start)
+
+            if metric > best_metric + self.tol:
+                epochs_no_improvement = 0
+            else:
+                epochs_no_improvement += 1
+            if metric > best_metric:
+                best_metric = metric
+                if validation is not None:
+                    best_params = [p.copy() for p in params]
+            if not incremental and epochs_no_improvement >= self.n_iter_no_change:
+                break
+        else:
+            if not incremental:
+                warnings.warn(
+                    f"{type(self).__name__} ran max_iter={self.max_iter} epochs "
+                    "without converging; increase max_iter, or raise tol.",
+                    ConvergenceWarning,
+                )
+
+        if best_params is not None:
+            for param, best in zip(params, best_params):
+                param[...] = best
+            self.best_validation_score_ = best_metric
+
+    def _run_epoch(self, X, y, sample_weight, batch_size, params, rng):
+        """One pass over the data in minibatches; returns the mean objective.
+
+        The weights of the last finished epoch are restored and a ValueError
+        raised if the objective or the weights stop being finite.
+        """
+        n_samples = X.shape[0]
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        snapshot = [p.copy() for p in params]
+        total_loss, total_weight = 0.0, 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for batch in gen_batches(n_samples, batch_size):
+                rows = order[batch]
+                weight = None if sample_weight is None else sample_weight[rows]
+                loss, grads = loss_and_grads(params, X[rows], y[rows], self.reg, weight)
+                self._optimizer.step(params, grads)
+                batch_weight = len(rows) if weight is None else float(weight.sum())
+                total_loss += loss * batch_weight
+                total_weight += batch_weight
+            loss = total_loss / total_weight
+            finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
+        if not finite:
+            for param, saved in zip(params, snapshot):
+                param[...] = saved
+            raise ValueError(
+                f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
+                f"training loss became {loss}. The step is too large for this "
+                f"data: try a smaller learning_rate than {self.learning_rate_:g} "
+                "(e.g. 10 times smaller), standardise the features "
+                "(StandardScaler), or use solver='adam'."
+            )
+        return loss
+
+    def _validation_split(self, X, y, sample_weight, rng):
+        """Hold out a stratified validation set for early stopping.
+
+        Returns the training part and ``validation`` = (X, y, sample_weight),
+        or the data unchanged and ``validation=None`` (with a warning) when the
+        held-out set would be too small to stop on.
+        """
+        n_samples = X.shape[0]
+        n_classes = len(self.classes_)
+        n_validation = ceil(self.validation_fraction * n_samples)
+        if (
+            n_validation < max(MIN_VALIDATION_SAMPLES, n_classes)
+            or n_samples - n_validation < n_classes
+        ):
+            warnings.warn(
+                f"early_stopping=True needs a validation set of at least "
+                f"{max(MIN_VALIDATION_SAMPLES, n_classes)} samples, but "
+                f"validation_fraction={self.validation_fraction} of {n_samples} "
+                f"samples gives {n_validation}; training on all samples with the "
+                "training-loss stopping rule instead. Raise validation_fraction "
+                "or set early_stopping=False.",
+                UserWarning,
+            )
+            return X, y, sample_weight, None
+
+        counts = np.bincount(y, minlength=n_classes)
+        stratify = y if counts[counts > 0].min() >= 2 else None
+        train, val = train_test_split(
+            np.arange(n_samples),
+            test_size=n_validation,
+            stratify=stratify,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+        if self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+
+        def part(rows):
+            return X[rows], y[rows], None if sample_weight is None else sample_weight[rows]
+
+        return (*part(train), part(val))
+
+    def _print_epoch(self, metric, validation, seconds):
+        line = f"Epoch {self.n_iter_}: loss {self.loss_:.6f}"
+        if validation is not None:
+            line += f", validation accuracy {metric:.4f}"
+        line += f", step {self.learning_rate_:.3g}, {seconds:.2f} s"
+        print(line)
+
+    def _map_scores(self, X, func):
+        """Apply ``func`` to the class scores of X, chunk by chunk."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=self.coefs_[0].dtype, reset=False
+        )
+        params = self._params()
+        return np.concatenate(
+            [
+                func(forward(params, X[rows]))
+                for rows in gen_batches(X.shape[0], PREDICT_CHUNK_SIZE)
+            ]
+        )
+
+
+def _accuracy_and_loss(params, X, y, sample_weight):
+    """(Weighted) accuracy and mean cross-entropy of the network on (X, y)."""
+    scores = forward(params, X)
+    loss, _ = softmax_cross_entropy(scores, y, sample_weight)
+    accuracy = np.average(scores.argmax(axis=1) == y, weights=sample_weight)
+    return float(accuracy), loss

@@ -1,0 +1,120 @@
+"""The two-layer network: affine -> ReLU -> affine -> softmax cross-entropy.
+
+Parameters travel as a list ``params = [W1, b1, W2, b2]`` and gradients as a
+list in the same order, so an optimizer can zip the two. This module imports
+NumPy and :mod:`sklmlp._layers` and nothing else.
+"""
+
+import numpy as np
+
+from ._layers import (
+    affine_backward,
+    affine_forward,
+    l2_penalty,
+    relu_backward,
+    relu_forward,
+    softmax_cross_entropy,
+)
+
+
+def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
+    """Draw initial weights with fan-in scaling; biases start at zero.
+
+    ``W1`` uses He initialisation, ``N(0, 2 / n_features)``, which keeps the
+    variance of the ReLU activations independent of the input width. ``W2``
+    feeds the softmax and uses ``N(0, 1 / hidden_size)`` (LeCun / Glorot
+    fan-in). A fixed small standard deviation such as 1e-4 makes the scores
+    vanish with depth and stalls training.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width ``D``.
+    hidden_size : int
+        Hidden width ``H``.
+    n_classes : int
+        Number of classes ``C``.
+    rng : numpy.random.RandomState
+        Source of randomness.
+    dtype : dtype, default=np.float64
+        Floating dtype of the returned arrays.
+
+    Returns
+    -------
+    params : list of ndarray
+        ``[W1 (D, H), b1 (H,), W2 (H, C), b2 (C,)]``.
+    """
+    W1 = rng.standard_normal((n_features, hidden_size)) * np.sqrt(2.0 / n_features)
+    W2 = rng.standard_normal((hidden_size, n_classes)) * np.sqrt(1.0 / hidden_size)
+    return [
+        W1.astype(dtype),
+        np.zeros(hidden_size, dtype=dtype),
+        W2.astype(dtype),
+        np.zeros(n_classes, dtype=dtype),
+    ]
+
+
+def forward(params, X):
+    """Class scores of the network.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_classes)
+        ``relu(X @ W1 + b1) @ W2 + b2``.
+    """
+    W1, b1, W2, b2 = params
+    pre_hidden, _ = affine_forward(X, W1, b1)
+    hidden, _ = relu_forward(pre_hidden)
+    scores, _ = affine_forward(hidden, W2, b2)
+    return scores
+
+
+def loss_and_grads(params, X, y, reg=0.0, sample_weight=None):
+    """Training objective of one minibatch and its gradients.
+
+    The objective is the (weighted) mean softmax cross-entropy plus the L2
+    penalty ``reg * (sum(W1 ** 2) + sum(W2 ** 2))``.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+    y : ndarray of shape (n_samples,)
+        Class indices in ``[0, n_classes)``.
+    reg : float, default=0.0
+        L2 regularisation strength.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative per-sample weights (see
+        :func:`~sklmlp._layers.softmax_cross_entropy`).
+
+    Returns
+    -------
+    loss : float
+        Value of the objective.
+    grads : list of ndarray
+        ``[dW1, db1, dW2, db2]``, shaped like ``params``.
+    """
+    W1, b1, W2, b2 = params
+
+    pre_hidden, cache1 = affine_forward(X, W1, b1)  # (n_samples, hidden_size)
+    hidden, cache_relu = relu_forward(pre_hidden)
+    scores, cache2 = affine_forward(hidden, W2, b2)  # (n_samples, n_classes)
+    data_loss, d_scores = softmax_cross_entropy(scores, y, sample_weight)
+    penalty, (dW1_reg, dW2_reg) = l2_penalty([W1, W2], reg)
+
+    d_hidden, dW2, db2 = affine_backward(d_scores, cache2)
+    d_pre_hidden = relu_backward(d_hidden, cache_relu)
+    _, dW1, db1 = affine_backward(d_pre_hidden, cache1, need_dX=False)
+
+    dW1 += dW1_reg
+    dW2 += dW2_reg
+    return data_loss + penalty, [dW1, db1, dW2, db2]
