@@ -31,6 +31,10 @@ from ._optim import decay_learning_rate, make_optimizer
 # something: with fewer samples than this, fit trains on all the data instead.
 MIN_VALIDATION_SAMPLES = 10
 
+# An epoch whose mean loss exceeds this multiple of the first minibatch's loss
+# (or of 1, if larger) counts as diverged, like a non-finite loss.
+DIVERGENCE_FACTOR = 1e6
+
 # Rows per chunk in predict*, so that memory stays bounded on huge inputs.
 PREDICT_CHUNK_SIZE = 4096
 
@@ -447,10 +451,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.validation_loss_curve_ = None
         self.best_validation_score_ = None
         self.learning_rate_ = self.learning_rate
+        self._initial_loss = None
 
     def _params(self):
         """The trainable arrays ``[W1, b1, W2, b2]`` (no copies)."""
-        return [self.coefs_[0], self.intercepts_[0], self.coefs_[1], self.intercepts_[1]]
+        return [
+            self.coefs_[0],
+            self.intercepts_[0],
+            self.coefs_[1],
+            self.intercepts_[1],
+        ]
 
     def _train(self, X, y, sample_weight, incremental):
         """Run the epochs of one call to fit (or the one of partial_fit)."""
@@ -499,18 +509,20 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     f"{type(self).__name__} ran max_iter={self.max_iter} epochs "
                     "without converging; increase max_iter, or raise tol.",
                     ConvergenceWarning,
+                    stacklevel=2,
                 )
 
         if best_params is not None:
-            for param, best in zip(params, best_params):
+            for param, best in zip(params, best_params, strict=True):
                 param[...] = best
             self.best_validation_score_ = best_metric
 
     def _run_epoch(self, X, y, sample_weight, batch_size, params, rng):
         """One pass over the data in minibatches; returns the mean objective.
 
-        The weights of the last finished epoch are restored and a ValueError
-        raised if the objective or the weights stop being finite.
+        If the objective or the weights stop being finite, or the objective
+        grows past ``DIVERGENCE_FACTOR`` times its starting value, the weights
+        of the last finished epoch are restored and a ValueError is raised.
         """
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
@@ -525,19 +537,21 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 batch_weight = len(rows) if weight is None else float(weight.sum())
                 total_loss += loss * batch_weight
                 total_weight += batch_weight
+                if self._initial_loss is None:
+                    self._initial_loss = loss
             loss = total_loss / total_weight
             finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
-        if not finite:
-            for param, saved in zip(params, snapshot):
-                param[...] = saved
-            raise ValueError(
-                f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
-                f"training loss became {loss}. The step is too large for this "
-                f"data: try a smaller learning_rate than {self.learning_rate_:g} "
-                "(e.g. 10 times smaller), standardise the features "
-                "(StandardScaler), or use solver='adam'."
-            )
-        return loss
+        if finite and loss <= DIVERGENCE_FACTOR * max(self._initial_loss, 1.0):
+            return loss
+        for param, saved in zip(params, snapshot, strict=True):
+            param[...] = saved
+        raise ValueError(
+            f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
+            f"training loss went from {self._initial_loss:.4g} to {loss:.4g}. The "
+            f"step is too large for this data: try a smaller learning_rate than "
+            f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
+            "features (StandardScaler), or use solver='adam'."
+        )
 
     def _validation_split(self, X, y, sample_weight, rng):
         """Hold out a stratified validation set for early stopping.
@@ -561,6 +575,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 "training-loss stopping rule instead. Raise validation_fraction "
                 "or set early_stopping=False.",
                 UserWarning,
+                stacklevel=2,
             )
             return X, y, sample_weight, None
 
@@ -577,7 +592,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self.validation_loss_curve_ = []
 
         def part(rows):
-            return X[rows], y[rows], None if sample_weight is None else sample_weight[rows]
+            return (
+                X[rows],
+                y[rows],
+                None if sample_weight is None else sample_weight[rows],
+            )
 
         return (*part(train), part(val))
 

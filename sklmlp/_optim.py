@@ -40,7 +40,7 @@ class SGD:
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``."""
         lr, mu = self.learning_rate, self.momentum
-        for param, grad, v in zip(params, grads, self.velocities):
+        for param, grad, v in zip(params, grads, self.velocities, strict=True):
             v *= mu
             v -= lr * grad
             if self.nesterov:
@@ -90,7 +90,7 @@ class Adam:
         m_hat_scale = 1.0 / (1.0 - b1**self.t)
         v_hat_scale = 1.0 / (1.0 - b2**self.t)
         for param, grad, m, v in zip(
-            params, grads, self.first_moments, self.second_moments
+            params, grads, self.first_moments, self.second_moments, strict=True
         ):
             m *= b1
             m += (1 - b1) * grad

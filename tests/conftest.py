@@ -1,8 +1,60 @@
 """Shared fixtures for the sklmlp test suite."""
 
-import os
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
-# scikit-learn's check_array_api_input (run for every estimator by
-# parametrize_with_checks) is skipped unless SciPy's array API mode is on; it
-# must be set before SciPy is first imported.
-os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+def _numerical_gradient(f, x, h=1e-5):
+    """Central-difference gradient of the scalar function ``f()`` w.r.t. ``x``.
+
+    ``x`` is perturbed in place, one entry at a time, and restored.
+    """
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + h
+        f_plus = f()
+        x[index] = saved - h
+        f_minus = f()
+        x[index] = saved
+        grad[index] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _relative_error(a, b):
+    """Largest element-wise relative error, as in the CS231n gradient checks."""
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+@pytest.fixture
+def numerical_gradient():
+    return _numerical_gradient
+
+
+@pytest.fixture
+def relative_error():
+    return _relative_error
+
+
+@pytest.fixture(scope="session")
+def digits_split():
+    """Standardised digits with a 25 % stratified hold-out."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+@pytest.fixture
+def small_problem():
+    """A small, well separated three-class problem (60 x 5, float64)."""
+    rng = np.random.RandomState(0)
+    centers = rng.normal(scale=3.0, size=(3, 5))
+    y = np.repeat(np.arange(3), 20)
+    X = centers[y] + rng.normal(size=(60, 5))
+    return X, y
