@@ -7,13 +7,11 @@ lives in :mod:`sklmlp._network`, :mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
 
 import time
 import warnings
-from math import ceil
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -23,13 +21,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._layers import log_softmax, softmax, softmax_cross_entropy
-from ._network import forward, init_params, loss_and_grads
-from ._optim import decay_learning_rate, make_optimizer
-
-# Early stopping needs a held-out set large enough for its accuracy to mean
-# something: with fewer samples than this, fit trains on all the data instead.
-MIN_VALIDATION_SAMPLES = 10
+from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_split
+from ._layers import log_softmax, softmax
+from ._network import accuracy_and_loss, forward, init_params
+from ._optim import decay_learning_rate, make_optimizer, train_epoch
 
 # An epoch whose mean loss exceeds this multiple of the first minibatch's loss
 # (or of 1, if larger) counts as diverged, like a non-finite loss.
@@ -367,13 +362,16 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         )
         check_classification_targets(y)
         if classes is not None or first_call:
-            self._set_classes(np.unique(y) if classes is None else classes)
+            self._set_classes(
+                np.unique(y) if classes is None else classes, first_call=first_call
+            )
         unknown = ~np.isin(y, self.classes_)
         if unknown.any():
             raise ValueError(
                 f"y contains labels {np.unique(y[unknown]).tolist()} that are not "
-                f"in classes_ {self.classes_.tolist()}; pass every label in "
-                "`classes` on the first call to partial_fit, or refit."
+                f"in classes_ {self.classes_.tolist()} of the earlier fit; to add "
+                "classes refit with warm_start=False, or pass every label in "
+                "`classes` on the first call to partial_fit."
             )
         y_idx = np.searchsorted(self.classes_, y)
 
@@ -381,7 +379,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
-        sample_weight = self._apply_class_weight(y_idx, sample_weight, X.dtype)
+        sample_weight = class_sample_weights(
+            self.class_weight, self.classes_, y_idx, sample_weight, X.dtype
+        )
         if sample_weight is not None and not sample_weight.sum() > 0:
             raise ValueError(
                 "The sample weights (times class_weight) sum to zero: at least "
@@ -389,9 +389,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         return X, y_idx, sample_weight
 
-    def _set_classes(self, classes):
+    def _set_classes(self, classes, first_call):
         classes = np.unique(np.asarray(classes))
-        if hasattr(self, "coefs_") and not np.array_equal(classes, self.classes_):
+        if not first_call and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"classes {classes.tolist()} differ from the classes_ "
                 f"{self.classes_.tolist()} of the earlier fit; set warm_start=False "
@@ -403,31 +403,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 f"data, but the data contains only one class: {classes.tolist()}."
             )
         self.classes_ = classes
-
-    def _apply_class_weight(self, y_idx, sample_weight, dtype):
-        """Multiply class weights into the sample weights (None if all 1)."""
-        if self.class_weight is None:
-            return sample_weight
-        n_classes = self.classes_.shape[0]
-        if self.class_weight == "balanced":
-            counts = np.bincount(y_idx, weights=sample_weight, minlength=n_classes)
-            per_class = np.zeros(n_classes)
-            present = counts > 0
-            per_class[present] = counts.sum() / (n_classes * counts[present])
-        else:
-            per_class = np.ones(n_classes)
-            for label, weight in self.class_weight.items():
-                position = np.flatnonzero(self.classes_ == label)
-                if position.size == 0:
-                    raise ValueError(
-                        f"class_weight has the key {label!r}, which is not a class "
-                        f"label; the classes are {self.classes_.tolist()}."
-                    )
-                per_class[position] = weight
-        weights = per_class[y_idx].astype(dtype)
-        if sample_weight is not None:
-            weights *= sample_weight
-        return weights
 
     def _initialize(self, n_features, dtype):
         """Fresh weights, optimizer and counters (not on warm start)."""
@@ -487,7 +462,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             if validation is None:
                 metric = -loss
             else:
-                metric, val_loss = _accuracy_and_loss(params, *validation)
+                metric, val_loss = accuracy_and_loss(params, *validation)
                 self.validation_scores_.append(metric)
                 self.validation_loss_curve_.append(val_loss)
             if self.verbose:
@@ -518,7 +493,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = best_metric
 
     def _run_epoch(self, X, y, sample_weight, batch_size, params, rng):
-        """One pass over the data in minibatches; returns the mean objective.
+        """One epoch of minibatch updates; returns its mean objective.
 
         If the objective or the weights stop being finite, or the objective
         grows past ``DIVERGENCE_FACTOR`` times its starting value, the weights
@@ -527,20 +502,20 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         snapshot = [p.copy() for p in params]
-        total_loss, total_weight = 0.0, 0.0
         with np.errstate(over="ignore", invalid="ignore"):
-            for batch in gen_batches(n_samples, batch_size):
-                rows = order[batch]
-                weight = None if sample_weight is None else sample_weight[rows]
-                loss, grads = loss_and_grads(params, X[rows], y[rows], self.reg, weight)
-                self._optimizer.step(params, grads)
-                batch_weight = len(rows) if weight is None else float(weight.sum())
-                total_loss += loss * batch_weight
-                total_weight += batch_weight
-                if self._initial_loss is None:
-                    self._initial_loss = loss
-            loss = total_loss / total_weight
+            loss, first_loss = train_epoch(
+                params,
+                self._optimizer,
+                X,
+                y,
+                sample_weight,
+                order,
+                batch_size,
+                self.reg,
+            )
             finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
+        if self._initial_loss is None:
+            self._initial_loss = first_loss
         if finite and loss <= DIVERGENCE_FACTOR * max(self._initial_loss, 1.0):
             return loss
         for param, saved in zip(params, snapshot, strict=True):
@@ -554,51 +529,26 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _validation_split(self, X, y, sample_weight, rng):
-        """Hold out a stratified validation set for early stopping.
-
-        Returns the training part and ``validation`` = (X, y, sample_weight),
-        or the data unchanged and ``validation=None`` (with a warning) when the
-        held-out set would be too small to stop on.
-        """
-        n_samples = X.shape[0]
-        n_classes = len(self.classes_)
-        n_validation = ceil(self.validation_fraction * n_samples)
-        if (
-            n_validation < max(MIN_VALIDATION_SAMPLES, n_classes)
-            or n_samples - n_validation < n_classes
-        ):
+        """Hold out the early-stopping validation set, or warn why not."""
+        split = validation_split(
+            X, y, sample_weight, self.validation_fraction, len(self.classes_), rng
+        )
+        if split is None:
             warnings.warn(
-                f"early_stopping=True needs a validation set of at least "
-                f"{max(MIN_VALIDATION_SAMPLES, n_classes)} samples, but "
-                f"validation_fraction={self.validation_fraction} of {n_samples} "
-                f"samples gives {n_validation}; training on all samples with the "
+                "early_stopping=True needs a validation set of at least "
+                f"{MIN_VALIDATION_SAMPLES} samples and one per class, but "
+                f"validation_fraction={self.validation_fraction} of {X.shape[0]} "
+                "samples gives fewer; training on all samples with the "
                 "training-loss stopping rule instead. Raise validation_fraction "
                 "or set early_stopping=False.",
                 UserWarning,
                 stacklevel=2,
             )
             return X, y, sample_weight, None
-
-        counts = np.bincount(y, minlength=n_classes)
-        stratify = y if counts[counts > 0].min() >= 2 else None
-        train, val = train_test_split(
-            np.arange(n_samples),
-            test_size=n_validation,
-            stratify=stratify,
-            random_state=rng.randint(np.iinfo(np.int32).max),
-        )
         if self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
-
-        def part(rows):
-            return (
-                X[rows],
-                y[rows],
-                None if sample_weight is None else sample_weight[rows],
-            )
-
-        return (*part(train), part(val))
+        return split
 
     def _print_epoch(self, metric, validation, seconds):
         line = f"Epoch {self.n_iter_}: loss {self.loss_:.6f}"
@@ -620,11 +570,3 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 for rows in gen_batches(X.shape[0], PREDICT_CHUNK_SIZE)
             ]
         )
-
-
-def _accuracy_and_loss(params, X, y, sample_weight):
-    """(Weighted) accuracy and mean cross-entropy of the network on (X, y)."""
-    scores = forward(params, X)
-    loss, _ = softmax_cross_entropy(scores, y, sample_weight)
-    accuracy = np.average(scores.argmax(axis=1) == y, weights=sample_weight)
-    return float(accuracy), loss

@@ -118,3 +118,32 @@ def loss_and_grads(params, X, y, reg=0.0, sample_weight=None):
     dW1 += dW1_reg
     dW2 += dW2_reg
     return data_loss + penalty, [dW1, db1, dW2, db2]
+
+
+def accuracy_and_loss(params, X, y, sample_weight=None):
+    """(Weighted) accuracy and mean cross-entropy of the network on ``(X, y)``.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+    y : ndarray of shape (n_samples,)
+        Class indices.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the samples in both figures; ignored when they sum to 0.
+
+    Returns
+    -------
+    accuracy : float
+        Fraction (or weighted fraction) of rows whose top score is ``y``.
+    loss : float
+        Mean cross-entropy, without the L2 penalty.
+    """
+    if sample_weight is not None and not sample_weight.sum() > 0:
+        sample_weight = None
+    scores = forward(params, X)
+    loss, _ = softmax_cross_entropy(scores, y, sample_weight)
+    accuracy = np.average(scores.argmax(axis=1) == y, weights=sample_weight)
+    return float(accuracy), loss

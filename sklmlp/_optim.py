@@ -3,10 +3,14 @@
 An optimizer holds its state (velocities or moment estimates) and updates a
 list of parameter arrays in place from a list of gradients in the same order.
 Its ``learning_rate`` attribute is the step in force; :func:`decay_learning_rate`
-applies the per-epoch schedule. This module imports NumPy and nothing else.
+applies the per-epoch schedule, and :func:`train_epoch` runs one pass of
+minibatch updates. This module imports NumPy and :mod:`sklmlp._network` and
+nothing else.
 """
 
 import numpy as np
+
+from ._network import loss_and_grads
 
 
 class SGD:
@@ -113,3 +117,52 @@ def make_optimizer(solver, params, learning_rate, momentum, nesterov):
 def decay_learning_rate(optimizer, decay):
     """Multiply the optimizer's step by ``decay`` (called after every epoch)."""
     optimizer.learning_rate *= decay
+
+
+def train_epoch(params, optimizer, X, y, sample_weight, order, batch_size, reg):
+    """One pass of minibatch updates over the rows of ``X`` in ``order``.
+
+    Each minibatch is the next ``batch_size`` entries of ``order``; its
+    objective and gradients come from :func:`~sklmlp._network.loss_and_grads`
+    and ``optimizer.step`` updates ``params`` in place.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``, updated in place.
+    optimizer : SGD or Adam
+        The update rule and its state.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Training rows.
+    y : ndarray of shape (n_samples,)
+        Class indices.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Per-sample weights.
+    order : ndarray of shape (n_samples,)
+        The order in which to visit the rows (each exactly once).
+    batch_size : int
+        Rows per minibatch; the last one may be smaller.
+    reg : float
+        L2 regularisation strength.
+
+    Returns
+    -------
+    loss : float
+        Mean of the minibatch objectives, weighted by each minibatch's total
+        sample weight (its size when unweighted).
+    first_loss : float
+        The objective of the first minibatch, before any update of this epoch.
+    """
+    total_loss, total_weight, first_loss = 0.0, 0.0, None
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        weight = None if sample_weight is None else sample_weight[rows]
+        loss, grads = loss_and_grads(params, X[rows], y[rows], reg, weight)
+        optimizer.step(params, grads)
+
+        batch_weight = len(rows) if weight is None else float(weight.sum())
+        total_loss += loss * batch_weight
+        total_weight += batch_weight
+        if first_loss is None:
+            first_loss = loss
+    return total_loss / total_weight, first_loss

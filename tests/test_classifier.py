@@ -54,6 +54,35 @@ def test_stops_on_a_training_loss_plateau(small_problem):
     assert min(last[1:]) > min(clf.loss_curve_[: -clf.n_iter_no_change]) - 1e-3
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_each_epoch_visits_every_sample_once(small_problem, monkeypatch, shuffle):
+    import sklmlp._optim as module
+
+    X, y = small_problem
+    X = np.column_stack([X, np.arange(len(y))])  # the last column is the row id
+    seen = []
+
+    def recording(params, X_batch, *args):
+        seen.append(X_batch[:, -1].astype(int))
+        return real(params, X_batch, *args)
+
+    real = module.loss_and_grads
+    monkeypatch.setattr(module, "loss_and_grads", recording)
+    clf = TwoLayerClassifier(batch_size=16, max_iter=3, shuffle=shuffle)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert [len(rows) for rows in seen] == [16, 16, 16, 12] * 3
+    epochs = [np.concatenate(seen[i : i + 4]) for i in (0, 4, 8)]
+    for order in epochs:
+        np.testing.assert_array_equal(np.sort(order), np.arange(len(y)))
+    if shuffle:
+        assert not np.array_equal(epochs[0], epochs[1])
+        assert not np.array_equal(epochs[0], np.arange(len(y)))
+    else:
+        for order in epochs:
+            np.testing.assert_array_equal(order, np.arange(len(y)))
+
+
 def test_warns_when_max_iter_runs_out(small_problem):
     X, y = small_problem
     with pytest.warns(ConvergenceWarning, match="max_iter=3"):
@@ -342,3 +371,20 @@ def test_predict_is_chunked_consistently(small_problem, monkeypatch):
     expected = clf.predict_proba(X)
     monkeypatch.setattr(module, "PREDICT_CHUNK_SIZE", 7)
     np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-12)
+
+
+def test_refit_may_change_the_classes_but_warm_start_may_not(small_problem):
+    X, y = small_problem
+    clf = TwoLayerClassifier(random_state=0).fit(X, y)
+    clf.fit(X[:40], y[:40])
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    clf.set_params(warm_start=True)
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not in classes_"):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("weight", [-1.0, np.nan, "heavy"])
+def test_bad_class_weight_values(small_problem, weight):
+    X, y = small_problem
+    with pytest.raises(ValueError, match=r"class_weight\[1\]"):
+        TwoLayerClassifier(class_weight={1: weight}).fit(X, y)

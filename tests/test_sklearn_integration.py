@@ -11,6 +11,7 @@ import sklearn
 from scipy.stats import loguniform, randint
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import RandomizedSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -81,7 +82,8 @@ def test_dataframe_input_sets_feature_names(small_problem):
     frame = pd.DataFrame(X, columns=columns)
     clf = TwoLayerClassifier(random_state=0).fit(frame, pd.Series(y))
     np.testing.assert_array_equal(clf.feature_names_in_, columns)
-    np.testing.assert_array_equal(clf.predict(frame), clf.predict(X))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(clf.predict(frame), clf.predict(X))
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(frame.rename(columns={"pixel_0": "other"}))
 
@@ -105,13 +107,18 @@ def test_sample_weight_is_routed_through_pipeline_and_search(digits_subset):
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(
             StandardScaler().set_fit_request(sample_weight=False),
-            TwoLayerClassifier(**params)
-            .set_fit_request(sample_weight=True)
-            .set_score_request(sample_weight=True),
+            TwoLayerClassifier(**params).set_fit_request(sample_weight=True),
         )
         pipe.fit(X, y, sample_weight=sample_weight)
+        weighted_accuracy = make_scorer(accuracy_score).set_score_request(
+            sample_weight=True
+        )
         search = RandomizedSearchCV(
-            pipe, {"twolayerclassifier__hidden_size": [30]}, n_iter=1, cv=2
+            pipe,
+            {"twolayerclassifier__hidden_size": [30]},
+            n_iter=1,
+            cv=2,
+            scoring=weighted_accuracy,
         ).fit(X, y, sample_weight=sample_weight)
 
     X_scaled = StandardScaler().fit_transform(X)
