@@ -58,3 +58,25 @@ def small_problem():
     y = np.repeat(np.arange(3), 20)
     X = centers[y] + rng.normal(size=(60, 5))
     return X, y
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A loopback Dask cluster shared by the session: 2 workers x 1 thread.
+
+    Single-threaded worker processes, no dashboard, only 127.0.0.1, and
+    timeouts on start-up and shutdown so that a broken cluster fails fast.
+    """
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        timeout="60s",
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.close(timeout=30)

@@ -1,0 +1,306 @@
+"""Hyper-parameter search for TwoLayerClassifier: the space, the search, the table.
+
+These replace the exercise's hand-written tuning loop (draw a hidden size, a
+learning rate and a regularisation strength, train, keep the best by hand)
+with scikit-learn's searches, run in parallel with joblib on one machine or on
+a Dask cluster through joblib's dask backend.
+"""
+
+import csv
+import math
+from contextlib import contextmanager
+
+import joblib
+import numpy as np
+from scipy.stats import loguniform, randint
+from sklearn.base import clone
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
+
+from ._progress import ProgressLine, joblib_progress
+
+__all__ = [
+    "default_search_space",
+    "expected_fits",
+    "format_cv_results",
+    "make_search",
+    "parallel_backend",
+    "search_progress",
+    "write_cv_results",
+]
+
+
+def default_search_space(prefix=""):
+    """Distributions over the exercise's three knobs, for ``param_distributions``.
+
+    ``hidden_size`` is uniform on [32, 512], ``learning_rate`` log-uniform on
+    [3e-4, 3e-2] (around Adam's usual 1e-3) and ``reg`` log-uniform on
+    [1e-6, 1e-1]: a step size and a penalty matter by their order of magnitude.
+
+    Parameters
+    ----------
+    prefix : str, default=""
+        Name of the Pipeline step that holds the classifier (with or without
+        the trailing ``"__"``), e.g. ``"twolayerclassifier"``.
+
+    Returns
+    -------
+    param_distributions : dict
+        ``{name: scipy.stats distribution}``, ready for
+        :class:`~sklearn.model_selection.RandomizedSearchCV`.
+
+    Examples
+    --------
+    >>> from sklmlp.search import default_search_space
+    >>> sorted(default_search_space("clf"))
+    ['clf__hidden_size', 'clf__learning_rate', 'clf__reg']
+    """
+    prefix = _step_prefix(prefix)
+    return {
+        f"{prefix}hidden_size": randint(32, 513),
+        f"{prefix}learning_rate": loguniform(3e-4, 3e-2),
+        f"{prefix}reg": loguniform(1e-6, 1e-1),
+    }
+
+
+def make_search(
+    estimator,
+    param_distributions=None,
+    *,
+    search="random",
+    n_iter=20,
+    cv=3,
+    n_jobs=None,
+    max_iter=100,
+    prefix="",
+    random_state=None,
+    factor=3,
+):
+    """A random or successive-halving search over a TwoLayerClassifier.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A TwoLayerClassifier, or a Pipeline whose step ``prefix`` is one.
+    param_distributions : dict, default=None
+        The space; None means :func:`default_search_space` ``(prefix)``.
+    search : {'random', 'halving'}, default='random'
+        'random' is :class:`~sklearn.model_selection.RandomizedSearchCV` with
+        ``max_iter`` epochs per fit. 'halving' is
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` with epochs as
+        the resource: all ``n_iter`` candidates train a few epochs, the best
+        ``1/factor`` of them ``factor`` times as many, and so on up to
+        ``max_iter``.
+    n_iter : int, default=20
+        Number of candidates drawn.
+    cv : int or cross-validation generator, default=3
+        Folds.
+    n_jobs : int, default=None
+        Parallel fits (joblib); -1 for all cores or all Dask workers.
+    max_iter : int, default=100
+        Epochs per fit (the most any candidate gets with 'halving').
+    prefix : str, default=""
+        Pipeline step name of the classifier.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws of the candidates.
+    factor : int, default=3
+        Halving rate of 'halving'.
+
+    Returns
+    -------
+    search : RandomizedSearchCV or HalvingRandomSearchCV
+        Unfitted; ``refit=True``, NaN scores for candidates that fail (e.g.
+        diverge).
+    """
+    prefix = _step_prefix(prefix)
+    if param_distributions is None:
+        param_distributions = default_search_space(prefix)
+    estimator = clone(estimator).set_params(**{f"{prefix}max_iter": max_iter})
+    if search == "random":
+        return RandomizedSearchCV(
+            estimator,
+            param_distributions,
+            n_iter=n_iter,
+            cv=cv,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+    if search == "halving":
+        return HalvingRandomSearchCV(
+            estimator,
+            param_distributions,
+            n_candidates=n_iter,
+            resource=f"{prefix}max_iter",
+            max_resources=max_iter,
+            min_resources="exhaust",
+            factor=factor,
+            cv=cv,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+    raise ValueError(f"search must be 'random' or 'halving', got {search!r}.")
+
+
+def expected_fits(search, n_splits):
+    """How many fits ``search`` will run (before its refit), for progress."""
+    if isinstance(search, HalvingRandomSearchCV):
+        n_candidates, total = search.n_candidates, 0
+        n_rounds = 1 + math.floor(math.log(n_candidates, search.factor) + 1e-9)
+        for _ in range(n_rounds):
+            total += n_candidates
+            n_candidates = math.ceil(n_candidates / search.factor)
+        return total * n_splits
+    return search.n_iter * n_splits
+
+
+@contextmanager
+def search_progress(total_fits, label="search", stream=None):
+    """Show fits done / total, elapsed time and ETA while a search runs.
+
+    On a terminal the line is rewritten in place; otherwise a plain line is
+    written every tenth of the way. Works with any joblib backend, including
+    Dask, because it counts completions in the calling process.
+
+    Parameters
+    ----------
+    total_fits : int
+        Number of fits expected (see :func:`expected_fits`).
+    label : str, default="search"
+        Start of the line.
+    stream : file-like, default=None
+        Where to write; None means ``sys.stderr``.
+    """
+    line = ProgressLine(total_fits, label, stream)
+    with joblib_progress(line.update):
+        try:
+            yield line
+        finally:
+            line.close()
+
+
+@contextmanager
+def parallel_backend(backend="loky", scheduler=None, n_workers=None):
+    """Run the joblib work inside the block on loky or on a Dask cluster.
+
+    Parameters
+    ----------
+    backend : {'loky', 'dask'}, default='loky'
+        'loky' uses local processes; joblib then limits each worker's BLAS to
+        ``cores // n_jobs`` threads so the workers do not fight over cores.
+    scheduler : str, default=None
+        Address of a running Dask scheduler (``tcp://HOST:PORT``); implies
+        'dask'. With 'dask' and no address, a ``LocalCluster`` of
+        ``n_workers`` single-threaded worker processes starts on 127.0.0.1.
+    n_workers : int, default=None
+        Workers of that local cluster (None: one per core).
+
+    Yields
+    ------
+    client : distributed.Client or None
+        The Dask client, or None with loky.
+    """
+    if scheduler is None and backend == "loky":
+        with joblib.parallel_config(backend="loky"):
+            yield None
+        return
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ImportError(
+            "The Dask backend needs dask and distributed: pip install 'sklmlp[dask]'."
+        ) from exc
+    if scheduler is not None:
+        with Client(scheduler, timeout="30s") as client:
+            with joblib.parallel_config(backend="dask"):
+                yield client
+        return
+    cluster = LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    with cluster, Client(cluster) as client:
+        with joblib.parallel_config(backend="dask"):
+            yield client
+
+
+def format_cv_results(cv_results, prefix=""):
+    """A ranked text table of a search's ``cv_results_``.
+
+    Parameters
+    ----------
+    cv_results : dict
+        The ``cv_results_`` of a fitted search.
+    prefix : str, default=""
+        Pipeline step prefix to strip from the parameter names.
+
+    Returns
+    -------
+    table : str
+        One row per candidate (per round, for halving), best first: rank,
+        the parameters, mean and std of the test accuracy, mean fit seconds.
+    """
+    prefix = _step_prefix(prefix)
+    params = [k for k in cv_results if k.startswith("param_")]
+    names = [k.removeprefix("param_").removeprefix(prefix) for k in params]
+    extra = [k for k in ("iter", "n_resources") if k in cv_results]
+    header = ["rank"] + extra + names + ["mean acc", "std acc", "fit s"]
+    rows = []
+    order = np.lexsort(
+        (
+            -np.asarray(cv_results.get("iter", np.zeros(len(cv_results["params"])))),
+            cv_results["rank_test_score"],
+        )
+    )
+    for i in order:
+        rows.append(
+            [str(cv_results["rank_test_score"][i])]
+            + [str(cv_results[k][i]) for k in extra]
+            + [_format_value(cv_results[k][i]) for k in params]
+            + [
+                _format_value(cv_results["mean_test_score"][i], "{:.4f}"),
+                _format_value(cv_results["std_test_score"][i], "{:.4f}"),
+                f"{cv_results['mean_fit_time'][i]:.2f}",
+            ]
+        )
+    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("-" * len(lines[0]))
+    lines += [
+        "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows
+    ]
+    return "\n".join(lines)
+
+
+def write_cv_results(cv_results, path):
+    """Write ``cv_results_`` to a CSV file, one row per candidate.
+
+    Parameters
+    ----------
+    cv_results : dict
+        The ``cv_results_`` of a fitted search.
+    path : str or path-like
+        The CSV file to write.
+    """
+    columns = [k for k in cv_results if k != "params"]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for i in range(len(cv_results["params"])):
+            writer.writerow([_plain(cv_results[k][i]) for k in columns])
+
+
+def _step_prefix(prefix):
+    return prefix if not prefix or prefix.endswith("__") else prefix + "__"
+
+
+def _format_value(value, float_format="{:.3g}"):
+    if isinstance(value, (float, np.floating)):
+        return "nan" if np.isnan(value) else float_format.format(value)
+    return str(value)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value

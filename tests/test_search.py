@@ -1,0 +1,214 @@
+"""The search helpers: space, random and halving searches, progress, backends."""
+
+import csv
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_info
+
+from sklmlp import TwoLayerClassifier
+from sklmlp.search import (
+    default_search_space,
+    expected_fits,
+    format_cv_results,
+    make_search,
+    parallel_backend,
+    search_progress,
+    write_cv_results,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits_small():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:500] / 16.0, y[:500]
+
+
+@pytest.mark.parametrize("prefix", ["", "clf", "clf__"])
+def test_default_search_space(prefix):
+    space = default_search_space(prefix)
+    start = "clf__" if prefix else ""
+    assert sorted(space) == [
+        f"{start}{k}" for k in ("hidden_size", "learning_rate", "reg")
+    ]
+    rng = np.random.RandomState(0)
+    hidden = space[f"{start}hidden_size"].rvs(size=500, random_state=rng)
+    rates = space[f"{start}learning_rate"].rvs(size=500, random_state=rng)
+    regs = space[f"{start}reg"].rvs(size=500, random_state=rng)
+    assert hidden.min() >= 32 and hidden.max() <= 512
+    assert 3e-4 <= rates.min() and rates.max() <= 3e-2
+    assert 1e-6 <= regs.min() and regs.max() <= 1e-1
+    # log-uniform: about half of the draws fall below the geometric middle
+    assert 0.4 < np.mean(rates < np.sqrt(3e-4 * 3e-2)) < 0.6
+
+
+def test_default_space_drives_a_pipeline_search(digits_small):
+    X, y = digits_small
+    pipe = make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=20))
+    search = RandomizedSearchCV(
+        pipe, default_search_space("twolayerclassifier"), n_iter=2, cv=2
+    ).fit(X, y)
+    assert search.best_score_ > 0.8
+
+
+@pytest.mark.parametrize("kind", ["random", "halving"])
+def test_make_search_and_expected_fits(digits_small, kind):
+    X, y = digits_small
+    clf = TwoLayerClassifier(random_state=0)
+    search = make_search(clf, search=kind, n_iter=5, cv=2, max_iter=9, random_state=0)
+    assert clf.max_iter == 200  # the caller's estimator is not modified
+    expected = RandomizedSearchCV if kind == "random" else HalvingRandomSearchCV
+    assert isinstance(search, expected)
+    search.fit(X, y)
+    n_fits = len(search.cv_results_["params"]) * 2
+    assert expected_fits(search, 2) == n_fits
+    if kind == "halving":
+        # epochs are the resource: 5 candidates on 3 epochs, the best 2 on 9
+        assert search.n_resources_ == [3, 9]
+        assert search.n_candidates_ == [5, 2]
+        assert search.best_params_["max_iter"] == 9
+    else:
+        assert {p["reg"] for p in search.cv_results_["params"]}.__len__() == 5
+
+
+def test_make_search_rejects_an_unknown_kind():
+    with pytest.raises(ValueError, match="'random' or 'halving'"):
+        make_search(TwoLayerClassifier(), search="grid")
+
+
+def test_progress_lines_on_a_plain_stream(digits_small):
+    X, y = digits_small
+    search = make_search(
+        TwoLayerClassifier(random_state=0), n_iter=5, cv=2, max_iter=5, n_jobs=2
+    )
+    stream = io.StringIO()
+    with search_progress(expected_fits(search, 2), "tune", stream=stream):
+        search.fit(X, y)
+    lines = stream.getvalue().splitlines()
+    assert 1 <= len(lines) <= 10
+    assert lines[-1].startswith("tune: 10/10 fits, ")
+    assert "\r" not in stream.getvalue()
+    done = [int(line.split()[1].split("/")[0]) for line in lines]
+    assert done == sorted(done)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_line_is_live_on_a_terminal(digits_small):
+    X, y = digits_small
+    search = make_search(TwoLayerClassifier(random_state=0), n_iter=3, cv=2, max_iter=3)
+    stream = _Terminal()
+    with search_progress(6, "tune", stream=stream):
+        search.fit(X, y)
+    text = stream.getvalue()
+    assert text.startswith("\rtune: ") and text.endswith("\n")
+    assert "tune: 6/6 fits" in text
+    assert "ETA" in text or text.count("\r") == 1
+
+
+def test_format_and_write_cv_results(digits_small, tmp_path):
+    X, y = digits_small
+    search = make_search(
+        make_pipeline(StandardScaler(), TwoLayerClassifier(random_state=0)),
+        n_iter=4,
+        cv=2,
+        max_iter=10,
+        prefix="twolayerclassifier",
+        random_state=0,
+    ).fit(X, y)
+    table = format_cv_results(search.cv_results_, prefix="twolayerclassifier")
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["rank", "hidden_size", "learning_rate", "reg"]
+    ranks = [int(line.split()[0]) for line in lines[2:]]
+    assert ranks == sorted(ranks) and len(ranks) == 4
+
+    write_cv_results(search.cv_results_, tmp_path / "cv.csv")
+    with open(tmp_path / "cv.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4
+    assert (
+        float(rows[0]["split1_test_score"])
+        == search.cv_results_["split1_test_score"][0]
+    )
+
+
+def _blas_threads_scorer(estimator, X, y):
+    """A 'score' that reports how many BLAS threads the worker runs."""
+    return float(
+        max(
+            info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        )
+    )
+
+
+def test_loky_workers_split_the_cores(digits_small):
+    X, y = digits_small
+    search = RandomizedSearchCV(
+        TwoLayerClassifier(max_iter=2),
+        {"reg": [1e-4, 1e-3]},
+        n_iter=2,
+        cv=2,
+        n_jobs=2,
+        scoring=_blas_threads_scorer,
+    )
+    with parallel_backend("loky"):
+        search.fit(X, y)
+    per_worker = max(1, joblib.cpu_count() // 2)
+    assert set(search.cv_results_["mean_test_score"]) == {per_worker}
+
+
+def _search_results(search, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    keys = ["params"] + [f"split{i}_test_score" for i in range(3)]
+    return {key: list(search.cv_results_[key]) for key in keys}
+
+
+@pytest.mark.timeout(180)
+def test_dask_cluster_gives_the_loky_results_exactly(digits_small, dask_cluster):
+    from distributed import Client
+
+    X, y = digits_small
+
+    def new_search():
+        return make_search(
+            make_pipeline(StandardScaler(), TwoLayerClassifier(random_state=0)),
+            n_iter=4,
+            cv=3,
+            n_jobs=2,
+            max_iter=15,
+            prefix="twolayerclassifier",
+            random_state=0,
+        )
+
+    with parallel_backend("loky"):
+        loky = _search_results(new_search(), X, y)
+    with parallel_backend(scheduler=dask_cluster.scheduler_address):
+        dask = _search_results(new_search(), X, y)
+    assert dask == loky
+
+    with Client(dask_cluster.scheduler_address, timeout="30s") as client:
+        threads = client.run(
+            lambda: max(
+                i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+            )
+        )
+    assert set(threads.values()) == {1}
