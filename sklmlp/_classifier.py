@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_split
 from ._layers import log_softmax, softmax
 from ._network import accuracy_and_loss, forward, init_params
@@ -343,6 +344,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         indices = self._map_scores(X, lambda scores: scores.argmax(axis=1))
         return self.classes_[indices]
 
+    if CallbackSupportMixin is not None:  # scikit-learn >= 1.9
+        set_callbacks = CallbackSupportMixin.set_callbacks
+        _init_callback_context = CallbackSupportMixin._init_callback_context
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -447,10 +452,22 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         batch_size = min(self.batch_size, X.shape[0])
         params = self._params()
+        n_epochs = 1 if incremental else self.max_iter
+        callback_args = dict(
+            estimator=self,
+            X=X,
+            y=lambda: self.classes_[y],
+            metadata=None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        )
+        fit_task = fit_context(self, n_epochs).call_on_fit_task_begin(**callback_args)
 
         best_metric, best_params, epochs_no_improvement = -np.inf, None, 0
-        for _ in range(1 if incremental else self.max_iter):
+        for _ in range(n_epochs):
             start = time.perf_counter()
+            epoch_task = fit_task.subcontext(task_name="epoch")
+            epoch_task.call_on_fit_task_begin(**callback_args)
             loss = self._run_epoch(X, y, sample_weight, batch_size, params, rng)
             self.n_iter_ += 1
             self.t_ += X.shape[0]
@@ -467,6 +484,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 self.validation_loss_curve_.append(val_loss)
             if self.verbose:
                 self._print_epoch(metric, validation, time.perf_counter() - start)
+            stop_requested = epoch_task.call_on_fit_task_end(
+                **callback_args, reconstruction_attributes=self._fitted_copy
+            )
 
             if metric > best_metric + self.tol:
                 epochs_no_improvement = 0
@@ -476,7 +496,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 best_metric = metric
                 if validation is not None:
                     best_params = [p.copy() for p in params]
-            if not incremental and epochs_no_improvement >= self.n_iter_no_change:
+            if stop_requested or (
+                not incremental and epochs_no_improvement >= self.n_iter_no_change
+            ):
                 break
         else:
             if not incremental:
@@ -491,6 +513,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             for param, best in zip(params, best_params, strict=True):
                 param[...] = best
             self.best_validation_score_ = best_metric
+        fit_task.call_on_fit_task_end(**callback_args, reconstruction_attributes={})
+
+    def _fitted_copy(self):
+        """Weights of this moment, for callbacks that evaluate a fitted model."""
+        return {
+            "coefs_": [W.copy() for W in self.coefs_],
+            "intercepts_": [b.copy() for b in self.intercepts_],
+        }
 
     def _run_epoch(self, X, y, sample_weight, batch_size, params, rng):
         """One epoch of minibatch updates; returns its mean objective.

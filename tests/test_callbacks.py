@@ -1,0 +1,103 @@
+"""scikit-learn's callback API (sklearn.callback, scikit-learn >= 1.9)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import RandomizedSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklmlp import TwoLayerClassifier
+from sklmlp._callbacks import CallbackSupportMixin
+
+SUPPORTED = CallbackSupportMixin is not None
+
+
+class StopAfter:
+    """A FitCallback that asks to stop after a given number of epochs."""
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+        self.events = []
+
+    def setup(self, estimator, context):
+        self.events.append("setup")
+
+    def teardown(self, estimator, context):
+        self.events.append("teardown")
+
+    def on_fit_task_begin(self, estimator, context, *, X=None, y=None):
+        self.events.append(f"begin {context.task_name}")
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None, y=None):
+        self.events.append(f"end {context.task_name}")
+        if context.task_name == "epoch":
+            assert set(np.unique(y)) <= set(estimator.classes_)
+            # a snapshot of this epoch's weights, not the live arrays
+            assert fitted_estimator.coefs_[0] is not estimator.coefs_[0]
+            np.testing.assert_array_equal(
+                fitted_estimator.coefs_[0], estimator.coefs_[0]
+            )
+            return context.task_id + 1 >= self.n_epochs
+        return False
+
+
+def test_without_callback_support_the_estimator_still_fits(small_problem):
+    X, y = small_problem
+    clf = TwoLayerClassifier(random_state=0).fit(X, y)
+    assert hasattr(clf, "set_callbacks") == SUPPORTED
+
+
+@pytest.mark.skipif(not SUPPORTED, reason="sklearn.callback needs scikit-learn >= 1.9")
+def test_a_callback_sees_every_epoch_and_can_stop_the_fit(small_problem):
+    X, y = small_problem
+    callback = StopAfter(3)
+    clf = TwoLayerClassifier(max_iter=50, random_state=0).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.n_iter_ == 3
+    epochs = ["begin epoch", "end epoch"] * 3
+    assert callback.events == ["setup", "begin fit", *epochs, "end fit", "teardown"]
+
+
+@pytest.mark.skipif(not SUPPORTED, reason="sklearn.callback needs scikit-learn >= 1.9")
+def test_scoring_monitor_records_one_score_per_epoch(small_problem):
+    from sklearn.callback import ScoringMonitor
+
+    X, y = small_problem
+    monitor = ScoringMonitor(scoring="accuracy")
+    clf = TwoLayerClassifier(max_iter=8, random_state=0).set_callbacks(monitor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    rows = [r for r in monitor.get_logs().data if r["task_name"] == "epoch"]
+    assert len(rows) == clf.n_iter_ == 8
+    scores = [row["accuracy"] for row in rows]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert scores[-1] == pytest.approx(clf.score(X, y))
+
+
+@pytest.mark.skipif(not SUPPORTED, reason="sklearn.callback needs scikit-learn >= 1.9")
+def test_progress_bar_reaches_the_classifier_inside_a_parallel_search(
+    small_problem, capsys
+):
+    pytest.importorskip("rich", reason="ProgressBar needs the rich package")
+    from sklearn.callback import ProgressBar
+
+    X, y = small_problem
+    search = RandomizedSearchCV(
+        make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=5)),
+        {"twolayerclassifier__reg": [1e-4, 1e-3]},
+        n_iter=2,
+        cv=2,
+        n_jobs=2,
+    ).set_callbacks(ProgressBar(max_propagation_depth=None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("TwoLayerClassifier - fit") == 5  # 4 CV fits and the refit
+    assert "100%" in out
