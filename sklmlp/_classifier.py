@@ -1,8 +1,9 @@
 """TwoLayerClassifier: the scikit-learn estimator around the NumPy network.
 
-This is the one module that imports scikit-learn. It validates parameters and
-data, encodes labels, owns the random state and runs the epoch loop; the math
-lives in :mod:`sklmlp._network`, :mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
+This is the one module that imports scikit-learn's base classes and private
+validation helpers. It validates parameters and data, encodes labels, owns the
+random state and runs the epoch loop; the math lives in :mod:`sklmlp._network`,
+:mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
 """
 
 import time
@@ -362,7 +363,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             X,
             y,
             accept_sparse="csr",
-            dtype=[np.float64, np.float32],
+            # Continued training keeps the dtype of the weights it continues.
+            dtype=[np.float64, np.float32] if first_call else self.coefs_[0].dtype,
             reset=first_call,
         )
         check_classification_targets(y)

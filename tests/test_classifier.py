@@ -388,3 +388,11 @@ def test_bad_class_weight_values(small_problem, weight):
     X, y = small_problem
     with pytest.raises(ValueError, match=r"class_weight\[1\]"):
         TwoLayerClassifier(class_weight={1: weight}).fit(X, y)
+
+
+def test_continued_training_keeps_the_dtype_of_the_weights(small_problem):
+    X, y = small_problem
+    clf = TwoLayerClassifier(random_state=0).fit(X.astype(np.float32), y)
+    clf.partial_fit(X, y)  # float64 input
+    assert all(W.dtype == np.float32 for W in clf.coefs_ + clf.intercepts_)
+    assert all(v.dtype == np.float32 for v in clf._optimizer.first_moments)

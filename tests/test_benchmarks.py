@@ -1,0 +1,21 @@
+"""The benchmark scripts keep working: each runs in its tiny smoke mode.
+
+Nothing is timed here; the figures come from running the scripts by hand.
+"""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bench_search_smoke(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "bench_search.py"))
+    assert module["main"](["--smoke"]) == 0
+    out = capsys.readouterr().out
+    for row in ("seed loop", "n_jobs=1", "n_jobs=2", "HalvingRandomSearchCV"):
+        assert row in out
+    assert "speed-up over n_jobs=1" in out and "wall time / random's" in out
