@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_split
 from ._layers import log_softmax, softmax
-from ._network import accuracy_and_loss, forward, init_params
+from ._network import Workspace, accuracy_and_loss, forward, init_params
 from ._optim import decay_learning_rate, make_optimizer, train_epoch
 
 # An epoch whose mean loss exceeds this multiple of the first minibatch's loss
@@ -454,6 +454,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         batch_size = min(self.batch_size, X.shape[0])
         params = self._params()
+        workspace = Workspace(batch_size, params, dense_input=isinstance(X, np.ndarray))
         n_epochs = 1 if incremental else self.max_iter
         callback_args = dict(
             estimator=self,
@@ -470,7 +471,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             start = time.perf_counter()
             epoch_task = fit_task.subcontext(task_name="epoch")
             epoch_task.call_on_fit_task_begin(**callback_args)
-            loss = self._run_epoch(X, y, sample_weight, batch_size, params, rng)
+            loss = self._run_epoch(X, y, sample_weight, params, rng, workspace)
             self.n_iter_ += 1
             self.t_ += X.shape[0]
             self.loss_ = loss
@@ -524,7 +525,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             "intercepts_": [b.copy() for b in self.intercepts_],
         }
 
-    def _run_epoch(self, X, y, sample_weight, batch_size, params, rng):
+    def _run_epoch(self, X, y, sample_weight, params, rng, workspace):
         """One epoch of minibatch updates; returns its mean objective.
 
         If the objective or the weights stop being finite, or the objective
@@ -542,8 +543,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 y,
                 sample_weight,
                 order,
-                batch_size,
+                workspace.hidden.shape[0],
                 self.reg,
+                workspace,
             )
             finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
         if self._initial_loss is None:

@@ -1,8 +1,10 @@
 """The two-layer network: affine -> ReLU -> affine -> softmax cross-entropy.
 
 Parameters travel as a list ``params = [W1, b1, W2, b2]`` and gradients as a
-list in the same order, so an optimizer can zip the two. This module imports
-NumPy and :mod:`sklmlp._layers` and nothing else.
+list in the same order, so an optimizer can zip the two. A :class:`Workspace`
+holds the activation buffers of one minibatch so that the training loop
+allocates nothing per step. This module imports NumPy and
+:mod:`sklmlp._layers` and nothing else.
 """
 
 import numpy as np
@@ -54,6 +56,35 @@ def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
     ]
 
 
+class Workspace:
+    """Preallocated buffers for minibatches of up to ``batch_size`` rows.
+
+    Parameters
+    ----------
+    batch_size : int
+        Largest number of rows a minibatch will have.
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``; their shapes and dtype size the buffers.
+    dense_input : bool, default=True
+        Whether to hold a buffer for gathering the input rows.
+    """
+
+    def __init__(self, batch_size, params, dense_input=True):
+        W1, _, W2, _ = params
+        n_features, hidden_size = W1.shape
+        dtype = W1.dtype
+        self.X = np.empty((batch_size, n_features), dtype) if dense_input else None
+        self.hidden = np.empty((batch_size, hidden_size), dtype)
+        self.d_hidden = np.empty((batch_size, hidden_size), dtype)
+        self.scores = np.empty((batch_size, W2.shape[1]), dtype)
+
+    def rows(self, X, rows):
+        """The rows ``X[rows]``: gathered into the buffer when X is dense."""
+        if self.X is None:
+            return X[rows]
+        return np.take(X, rows, axis=0, out=self.X[: len(rows)])
+
+
 def forward(params, X):
     """Class scores of the network.
 
@@ -70,13 +101,25 @@ def forward(params, X):
         ``relu(X @ W1 + b1) @ W2 + b2``.
     """
     W1, b1, W2, b2 = params
-    pre_hidden, _ = affine_forward(X, W1, b1)
-    hidden, _ = relu_forward(pre_hidden)
+    hidden, _ = affine_forward(X, W1, b1)
+    relu_forward(hidden, out=hidden)
     scores, _ = affine_forward(hidden, W2, b2)
     return scores
 
 
-def loss_and_grads(params, X, y, reg=0.0, sample_weight=None):
+def loss_and_grads(
+    params,
+    X,
+    y,
+    reg=0.0,
+    sample_weight=None,
+    *,
+    grads=None,
+    alpha=1.0,
+    beta=0.0,
+    workspace=None,
+    with_penalty=True,
+):
     """Training objective of one minibatch and its gradients.
 
     The objective is the (weighted) mean softmax cross-entropy plus the L2
@@ -95,6 +138,18 @@ def loss_and_grads(params, X, y, reg=0.0, sample_weight=None):
     sample_weight : ndarray of shape (n_samples,), default=None
         Non-negative per-sample weights (see
         :func:`~sklmlp._layers.softmax_cross_entropy`).
+    grads : list of ndarray, default=None
+        Arrays shaped like ``params`` into which the gradients ``g`` are
+        accumulated as ``grads[k] = alpha * g[k] + beta * grads[k]``; new
+        arrays holding ``g`` when None. An optimizer uses this to let the
+        gradient products update its state directly.
+    alpha, beta : float, default=1.0, 0.0
+        Accumulation coefficients.
+    workspace : Workspace, default=None
+        Buffers for the activations; allocated for this call when None.
+    with_penalty : bool, default=True
+        Whether the returned objective includes the L2 penalty (its value
+        costs a pass over the weights; its gradient is always included).
 
     Returns
     -------
@@ -104,20 +159,36 @@ def loss_and_grads(params, X, y, reg=0.0, sample_weight=None):
         ``[dW1, db1, dW2, db2]``, shaped like ``params``.
     """
     W1, b1, W2, b2 = params
+    n_samples = X.shape[0]
+    if workspace is None:
+        workspace = Workspace(n_samples, params, dense_input=False)
+    if grads is None:
+        grads, beta = [np.empty_like(p) for p in params], 0.0
+    dW1, db1, dW2, db2 = grads
 
-    pre_hidden, cache1 = affine_forward(X, W1, b1)  # (n_samples, hidden_size)
-    hidden, cache_relu = relu_forward(pre_hidden)
-    scores, cache2 = affine_forward(hidden, W2, b2)  # (n_samples, n_classes)
-    data_loss, d_scores = softmax_cross_entropy(scores, y, sample_weight)
-    penalty, (dW1_reg, dW2_reg) = l2_penalty([W1, W2], reg)
+    # forward: (n_samples, hidden_size), then (n_samples, n_classes)
+    hidden, cache1 = affine_forward(X, W1, b1, out=workspace.hidden[:n_samples])
+    hidden, cache_relu = relu_forward(hidden, out=hidden)
+    scores, cache2 = affine_forward(hidden, W2, b2, out=workspace.scores[:n_samples])
+    data_loss, d_scores = softmax_cross_entropy(scores, y, sample_weight, out=scores)
 
-    d_hidden, dW2, db2 = affine_backward(d_scores, cache2)
-    d_pre_hidden = relu_backward(d_hidden, cache_relu)
-    _, dW1, db1 = affine_backward(d_pre_hidden, cache1, need_dX=False)
-
-    dW1 += dW1_reg
-    dW2 += dW2_reg
-    return data_loss + penalty, [dW1, db1, dW2, db2]
+    # backward, each weight gradient accumulated where the caller asked
+    d_hidden, _, _ = affine_backward(
+        d_scores,
+        cache2,
+        grads=(dW2, db2),
+        alpha=alpha,
+        beta=beta,
+        dX=workspace.d_hidden[:n_samples],
+    )
+    d_hidden = relu_backward(d_hidden, cache_relu, out=d_hidden)
+    affine_backward(
+        d_hidden, cache1, grads=(dW1, db1), alpha=alpha, beta=beta, dX=False
+    )
+    penalty, _ = l2_penalty(
+        [W1, W2], reg, grads=[dW1, dW2], alpha=alpha, value=with_penalty
+    )
+    return data_loss + (penalty or 0.0), grads
 
 
 def accuracy_and_loss(params, X, y, sample_weight=None):
@@ -144,6 +215,7 @@ def accuracy_and_loss(params, X, y, sample_weight=None):
     if sample_weight is not None and not sample_weight.sum() > 0:
         sample_weight = None
     scores = forward(params, X)
-    loss, _ = softmax_cross_entropy(scores, y, sample_weight)
-    accuracy = np.average(scores.argmax(axis=1) == y, weights=sample_weight)
+    correct = scores.argmax(axis=1) == y
+    loss, _ = softmax_cross_entropy(scores, y, sample_weight, out=scores)
+    accuracy = np.average(correct, weights=sample_weight)
     return float(accuracy), loss

@@ -1,15 +1,21 @@
-"""Update rules: SGD with (Nesterov) momentum, and Adam.
+"""Update rules (SGD with (Nesterov) momentum, Adam) and the epoch loop.
 
-An optimizer holds its state (velocities or moment estimates) and updates a
-list of parameter arrays in place from a list of gradients in the same order.
-Its ``learning_rate`` attribute is the step in force; :func:`decay_learning_rate`
-applies the per-epoch schedule, and :func:`train_epoch` runs one pass of
-minibatch updates. This module imports NumPy and :mod:`sklmlp._network` and
-nothing else.
+An optimizer takes part in each step twice. First :meth:`gradient_target`
+says where :func:`~sklmlp._network.loss_and_grads` should accumulate the
+gradient ``g`` and how (``out = alpha * g + beta * out``): SGD has it update
+its velocities directly, ``v = momentum * v - learning_rate * g``, inside the
+gradient's matrix product, which saves passes over the weights; Adam asks for
+the plain gradient. Then :meth:`apply` updates the parameters in place. The
+``learning_rate`` attribute is the step in force; :func:`decay_learning_rate`
+applies the per-epoch schedule and :func:`train_epoch` runs one epoch.
+
+This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._network`.
 """
 
 import numpy as np
 
+from ._blas import axpy, scal
+from ._layers import l2_penalty
 from ._network import loss_and_grads
 
 
@@ -21,6 +27,10 @@ class SGD:
         v = momentum * v - learning_rate * grad
         param += v                                    # classical momentum
         param += momentum * v - learning_rate * grad  # Nesterov momentum
+
+    The Nesterov update is applied as ``param += (1 + momentum) * v -
+    momentum * v_before``, the same quantity written with the velocities
+    only, since the gradient went straight into ``v``.
 
     Parameters
     ----------
@@ -40,17 +50,24 @@ class SGD:
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities = [np.zeros_like(p) for p in params]
+        self._previous = [np.zeros_like(p) for p in params] if nesterov else None
 
-    def step(self, params, grads):
-        """Update ``params`` in place from ``grads``."""
-        lr, mu = self.learning_rate, self.momentum
-        for param, grad, v in zip(params, grads, self.velocities, strict=True):
-            v *= mu
-            v -= lr * grad
+    def gradient_target(self):
+        """``(velocities, -learning_rate, momentum)``: the gradient updates v."""
+        if self.nesterov:
+            for previous, v in zip(self._previous, self.velocities, strict=True):
+                np.copyto(previous, v)
+        return self.velocities, -self.learning_rate, self.momentum
+
+    def apply(self, params):
+        """Add this step's update to ``params`` in place."""
+        mu = self.momentum
+        for i, (param, v) in enumerate(zip(params, self.velocities, strict=True)):
             if self.nesterov:
-                param += mu * v - lr * grad
+                axpy(1 + mu, v, param)
+                axpy(-mu, self._previous[i], param)
             else:
-                param += v
+                axpy(1.0, v, param)
 
 
 class Adam:
@@ -86,23 +103,38 @@ class Adam:
         self.t = 0
         self.first_moments = [np.zeros_like(p) for p in params]
         self.second_moments = [np.zeros_like(p) for p in params]
+        self.grads = [np.zeros_like(p) for p in params]
+        self._scratch = [np.zeros_like(p) for p in params]
 
-    def step(self, params, grads):
-        """Update ``params`` in place from ``grads``."""
+    def gradient_target(self):
+        """``(grads, 1, 0)``: Adam needs the plain gradient."""
+        return self.grads, 1.0, 0.0
+
+    def apply(self, params):
+        """Update ``params`` in place from the gradient in ``self.grads``."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m_hat_scale = 1.0 / (1.0 - b1**self.t)
+        step = self.learning_rate / (1.0 - b1**self.t)
         v_hat_scale = 1.0 / (1.0 - b2**self.t)
-        for param, grad, m, v in zip(
-            params, grads, self.first_moments, self.second_moments, strict=True
+        for param, grad, m, v, scratch in zip(
+            params,
+            self.grads,
+            self.first_moments,
+            self.second_moments,
+            self._scratch,
+            strict=True,
         ):
-            m *= b1
-            m += (1 - b1) * grad
-            v *= b2
-            v += (1 - b2) * grad * grad
-            denom = np.sqrt(v * v_hat_scale)
-            denom += self.epsilon
-            param -= (self.learning_rate * m_hat_scale) * m / denom
+            scal(b1, m)
+            axpy(1 - b1, grad, m)
+            np.multiply(grad, grad, out=scratch)
+            scal(b2, v)
+            axpy(1 - b2, scratch, v)
+            # scratch = m / (sqrt(v * v_hat_scale) + epsilon)
+            np.multiply(v, v_hat_scale, out=scratch)
+            np.sqrt(scratch, out=scratch)
+            scratch += self.epsilon
+            np.divide(m, scratch, out=scratch)
+            axpy(-step, scratch, param)
 
 
 def make_optimizer(solver, params, learning_rate, momentum, nesterov):
@@ -119,12 +151,14 @@ def decay_learning_rate(optimizer, decay):
     optimizer.learning_rate *= decay
 
 
-def train_epoch(params, optimizer, X, y, sample_weight, order, batch_size, reg):
+def train_epoch(
+    params, optimizer, X, y, sample_weight, order, batch_size, reg, workspace
+):
     """One pass of minibatch updates over the rows of ``X`` in ``order``.
 
-    Each minibatch is the next ``batch_size`` entries of ``order``; its
-    objective and gradients come from :func:`~sklmlp._network.loss_and_grads`
-    and ``optimizer.step`` updates ``params`` in place.
+    Each minibatch is the next ``batch_size`` entries of ``order``, gathered
+    into ``workspace``; its gradient goes where the optimizer asks, and
+    ``optimizer.apply`` then updates ``params`` in place.
 
     Parameters
     ----------
@@ -144,25 +178,41 @@ def train_epoch(params, optimizer, X, y, sample_weight, order, batch_size, reg):
         Rows per minibatch; the last one may be smaller.
     reg : float
         L2 regularisation strength.
+    workspace : Workspace
+        Buffers for minibatches of ``batch_size`` rows.
 
     Returns
     -------
     loss : float
-        Mean of the minibatch objectives, weighted by each minibatch's total
-        sample weight (its size when unweighted).
+        The epoch's objective: the mean of the minibatch cross-entropies,
+        weighted by each minibatch's total sample weight (its size when
+        unweighted), plus the L2 penalty of the weights at the end of the epoch.
     first_loss : float
-        The objective of the first minibatch, before any update of this epoch.
+        The cross-entropy of the first minibatch, before any update.
     """
     total_loss, total_weight, first_loss = 0.0, 0.0, None
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         weight = None if sample_weight is None else sample_weight[rows]
-        loss, grads = loss_and_grads(params, X[rows], y[rows], reg, weight)
-        optimizer.step(params, grads)
+        grads, alpha, beta = optimizer.gradient_target()
+        loss, _ = loss_and_grads(
+            params,
+            workspace.rows(X, rows),
+            y[rows],
+            reg,
+            weight,
+            grads=grads,
+            alpha=alpha,
+            beta=beta,
+            workspace=workspace,
+            with_penalty=False,
+        )
+        optimizer.apply(params)
 
         batch_weight = len(rows) if weight is None else float(weight.sum())
         total_loss += loss * batch_weight
         total_weight += batch_weight
         if first_loss is None:
             first_loss = loss
-    return total_loss / total_weight, first_loss
+    penalty, _ = l2_penalty([params[0], params[2]], reg)
+    return total_loss / total_weight + penalty, first_loss

@@ -62,9 +62,9 @@ def test_each_epoch_visits_every_sample_once(small_problem, monkeypatch, shuffle
     X = np.column_stack([X, np.arange(len(y))])  # the last column is the row id
     seen = []
 
-    def recording(params, X_batch, *args):
+    def recording(params, X_batch, *args, **kwargs):
         seen.append(X_batch[:, -1].astype(int))
-        return real(params, X_batch, *args)
+        return real(params, X_batch, *args, **kwargs)
 
     real = module.loss_and_grads
     monkeypatch.setattr(module, "loss_and_grads", recording)

@@ -36,7 +36,7 @@ def test_affine_gradients(numerical_gradient, relative_error):
 def test_affine_backward_can_skip_input_gradient():
     rng = np.random.RandomState(0)
     _, cache = affine_forward(rng.randn(4, 5), rng.randn(5, 3), rng.randn(3))
-    dX, dW, db = affine_backward(rng.randn(4, 3), cache, need_dX=False)
+    dX, dW, db = affine_backward(rng.randn(4, 3), cache, dX=False)
     assert dX is None
     assert dW.shape == (5, 3) and db.shape == (3,)
 

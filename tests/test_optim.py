@@ -13,9 +13,17 @@ def _one_param(value=1.0):
 GRAD = [np.array([0.5])]
 
 
+def _step(optimizer, params, grads):
+    """One step with a given gradient, accumulated as loss_and_grads does."""
+    target, alpha, beta = optimizer.gradient_target()
+    for out, grad in zip(target, grads, strict=True):
+        out[...] = alpha * grad + beta * out
+    optimizer.apply(params)
+
+
 def test_plain_sgd_step():
     params = _one_param()
-    SGD(params, learning_rate=0.1, momentum=0.0, nesterov=False).step(params, GRAD)
+    _step(SGD(params, learning_rate=0.1, momentum=0.0, nesterov=False), params, GRAD)
     # 1 - 0.1 * 0.5
     assert params[0][0] == pytest.approx(0.95)
 
@@ -23,10 +31,10 @@ def test_plain_sgd_step():
 def test_momentum_steps():
     params = _one_param()
     optimizer = SGD(params, learning_rate=0.1, momentum=0.9, nesterov=False)
-    optimizer.step(params, GRAD)
+    _step(optimizer, params, GRAD)
     # v = -0.05, param = 0.95
     assert params[0][0] == pytest.approx(0.95)
-    optimizer.step(params, GRAD)
+    _step(optimizer, params, GRAD)
     # v = 0.9 * -0.05 - 0.05 = -0.095, param = 0.855
     assert optimizer.velocities[0][0] == pytest.approx(-0.095)
     assert params[0][0] == pytest.approx(0.855)
@@ -35,10 +43,10 @@ def test_momentum_steps():
 def test_nesterov_steps():
     params = _one_param()
     optimizer = SGD(params, learning_rate=0.1, momentum=0.9, nesterov=True)
-    optimizer.step(params, GRAD)
+    _step(optimizer, params, GRAD)
     # v = -0.05; param += 0.9 * -0.05 - 0.1 * 0.5 = -0.095
     assert params[0][0] == pytest.approx(0.905)
-    optimizer.step(params, GRAD)
+    _step(optimizer, params, GRAD)
     # v = -0.095; param += 0.9 * -0.095 - 0.05 = -0.1355
     assert params[0][0] == pytest.approx(0.7695)
 
@@ -46,11 +54,11 @@ def test_nesterov_steps():
 def test_adam_steps():
     params = _one_param()
     optimizer = Adam(params, learning_rate=0.1)
-    optimizer.step(params, GRAD)
+    _step(optimizer, params, GRAD)
     # m = 0.05, v = 0.00025; m_hat = 0.5, v_hat = 0.25;
     # param -= 0.1 * 0.5 / (0.5 + 1e-8)
     assert params[0][0] == pytest.approx(1 - 0.1 * 0.5 / (0.5 + 1e-8), abs=1e-15)
-    optimizer.step(params, [np.array([-1.0])])
+    _step(optimizer, params, [np.array([-1.0])])
     # m = 0.9 * 0.05 - 0.1 = -0.055;  m_hat = -0.055 / 0.19
     # v = 0.999 * 0.00025 + 0.001 = 0.00124975;  v_hat = v / (1 - 0.999**2)
     m_hat = -0.055 / (1 - 0.9**2)
@@ -64,7 +72,7 @@ def test_adam_steps():
 def test_step_keeps_float32(solver):
     params = [np.ones((3, 2), dtype=np.float32)]
     optimizer = make_optimizer(solver, params, 0.1, momentum=0.9, nesterov=True)
-    optimizer.step(params, [np.full((3, 2), 0.5, dtype=np.float32)])
+    _step(optimizer, params, [np.full((3, 2), 0.5, dtype=np.float32)])
     assert params[0].dtype == np.float32
 
 

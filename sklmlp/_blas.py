@@ -1,0 +1,56 @@
+"""In-place BLAS on C-ordered NumPy arrays, through ``scipy.linalg.blas``.
+
+The training loop sends every matrix product through one BLAS library, so that
+two OpenBLAS thread pools (NumPy's and SciPy's) never spin against each other,
+and uses ``gemm``'s ``beta`` to accumulate into an existing array instead of
+allocating a new one. SciPy's wrappers expect Fortran order; a C-ordered
+``C = op(A) @ op(B)`` is computed as the Fortran product
+``C.T = op(B).T @ op(A).T``, which needs no copies.
+"""
+
+import numpy as np
+from scipy.linalg import blas
+
+_GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
+_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+_SCAL = {np.dtype(np.float32): blas.sscal, np.dtype(np.float64): blas.dscal}
+
+
+def gemm(alpha, A, B, beta, C, trans_a=False, trans_b=False):
+    """``C = alpha * op(A) @ op(B) + beta * C``, in place.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Scalars; with ``beta=0`` the old content of C is ignored.
+    A, B : ndarray
+        C-contiguous operands of C's dtype; ``op(M)`` is ``M.T`` when the
+        matching ``trans_*`` is True, else ``M``.
+    C : ndarray of shape (m, n)
+        C-contiguous output, overwritten.
+    trans_a, trans_b : bool, default=False
+        Whether to transpose A or B.
+
+    Returns
+    -------
+    C : ndarray
+        The same array.
+    """
+    result = _GEMM[C.dtype](
+        alpha, B.T, A.T, beta, C.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True
+    )
+    if not np.shares_memory(result, C):  # only when an argument was not contiguous
+        C[...] = result.T
+    return C
+
+
+def axpy(a, x, y):
+    """``y += a * x`` in place, for contiguous arrays of one shape and dtype."""
+    _AXPY[y.dtype](x.ravel(), y.ravel(), a=a)
+    return y
+
+
+def scal(a, x):
+    """``x *= a`` in place, for a contiguous array."""
+    _SCAL[x.dtype](a, x.ravel())
+    return x
