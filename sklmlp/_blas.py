@@ -14,6 +14,7 @@ from scipy.linalg import blas
 _GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 _SCAL = {np.dtype(np.float32): blas.sscal, np.dtype(np.float64): blas.dscal}
+_GEMV = {np.dtype(np.float32): blas.sgemv, np.dtype(np.float64): blas.dgemv}
 
 
 def gemm(alpha, A, B, beta, C, trans_a=False, trans_b=False):
@@ -39,7 +40,7 @@ def gemm(alpha, A, B, beta, C, trans_a=False, trans_b=False):
     result = _GEMM[C.dtype](
         alpha, B.T, A.T, beta, C.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True
     )
-    if not np.shares_memory(result, C):  # only when an argument was not contiguous
+    if not np.may_share_memory(result, C):  # only when C was not contiguous
         C[...] = result.T
     return C
 
@@ -54,3 +55,12 @@ def scal(a, x):
     """``x *= a`` in place, for a contiguous array."""
     _SCAL[x.dtype](a, x.ravel())
     return x
+
+
+def column_sums(alpha, A, beta, y):
+    """``y = alpha * A.sum(axis=0) + beta * y`` in place, as a BLAS ``gemv``."""
+    ones = np.ones(A.shape[0], dtype=y.dtype)
+    result = _GEMV[y.dtype](alpha, A.T, ones, beta, y, overwrite_y=True)
+    if not np.may_share_memory(result, y):
+        y[...] = result
+    return y

@@ -598,9 +598,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self, X, accept_sparse="csr", dtype=self.coefs_[0].dtype, reset=False
         )
         params = self._params()
-        return np.concatenate(
-            [
-                func(forward(params, X[rows]))
-                for rows in gen_batches(X.shape[0], PREDICT_CHUNK_SIZE)
-            ]
-        )
+        result = None
+        for rows in gen_batches(X.shape[0], PREDICT_CHUNK_SIZE):
+            chunk = func(forward(params, X[rows]))
+            if result is None:  # the output, allocated once
+                result = np.empty((X.shape[0], *chunk.shape[1:]), chunk.dtype)
+            result[rows] = chunk
+        return result

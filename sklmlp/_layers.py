@@ -18,7 +18,7 @@ This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
 
 import numpy as np
 
-from ._blas import axpy, gemm, scal
+from ._blas import axpy, column_sums, gemm, scal
 
 
 def affine_forward(X, W, b, out=None):
@@ -45,10 +45,10 @@ def affine_forward(X, W, b, out=None):
     if out is None:
         out = np.empty((X.shape[0], W.shape[1]), dtype=W.dtype)
     if isinstance(X, np.ndarray):
-        gemm(1.0, X, W, 0.0, out)
+        np.copyto(out, b)  # the bias, then the product added by gemm
+        gemm(1.0, X, W, 1.0, out)
     else:  # sparse: SciPy's sparse product, then into out
-        out[...] = X @ W
-    out += b
+        np.add(X @ W, b, out=out)
     return out, (X, W)
 
 
@@ -89,7 +89,7 @@ def affine_backward(d_out, cache, grads=None, alpha=1.0, beta=0.0, dX=None):
         gemm(alpha, X, d_out, beta, dW, trans_a=True)
     else:  # sparse: SciPy's sparse product, then accumulated
         _accumulate(alpha, np.asarray(X.T @ d_out), beta, dW)
-    _accumulate(alpha, d_out.sum(axis=0), beta, db)
+    column_sums(alpha, d_out, beta, db)
     if dX is False:
         return None, dW, db
     if dX is None:
@@ -145,6 +145,8 @@ def relu_backward(d_out, cache, out=None):
     dX : ndarray of shape (n_samples, n_units)
         ``d_out`` where the unit was active, 0 elsewhere.
     """
+    # A multiplication by the boolean mask: several times faster than
+    # np.where or a masked copy when about half of the units are inactive.
     return np.multiply(d_out, cache > 0, out=out)
 
 
@@ -221,17 +223,17 @@ def softmax_cross_entropy(scores, y, sample_weight=None, out=None):
     np.exp(d_scores, out=d_scores)
     sums = d_scores.sum(axis=1)
     log_probs_true = shifted_true - np.log(sums)
-    d_scores /= sums[:, np.newaxis]  # softmax
 
     if sample_weight is None:
-        coef = np.full(n_samples, 1.0 / n_samples, dtype=scores.dtype)
+        coef = 1.0 / n_samples
+        loss = -float(log_probs_true.mean())
     else:
         total = sample_weight.sum()
         coef = sample_weight / total if total > 0 else np.zeros_like(sample_weight)
-    loss = -float(coef @ log_probs_true)
-
-    d_scores[rows, y] -= 1
-    d_scores *= coef[:, np.newaxis].astype(scores.dtype, copy=False)
+        loss = -float(coef @ log_probs_true)
+    # d_scores = coef * (softmax - onehot(y)), in two passes
+    d_scores *= (coef / sums).astype(scores.dtype, copy=False)[:, np.newaxis]
+    d_scores[rows, y] -= coef
     return loss, d_scores
 
 

@@ -396,3 +396,57 @@ def test_continued_training_keeps_the_dtype_of_the_weights(small_problem):
     clf.partial_fit(X, y)  # float64 input
     assert all(W.dtype == np.float32 for W in clf.coefs_ + clf.intercepts_)
     assert all(v.dtype == np.float32 for v in clf._optimizer.first_moments)
+
+
+def test_concurrent_predict_proba_calls_agree(digits_split):
+    from concurrent.futures import ThreadPoolExecutor
+
+    X_train, X_test, y_train, _ = digits_split
+    clf = TwoLayerClassifier(random_state=0).fit(X_train, y_train)
+    expected = clf.predict_proba(X_test)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(clf.predict_proba, [X_test] * 16))
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_makes_no_copy_of_X(dtype):
+    import tracemalloc
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(20000, 100).astype(dtype)  # 8 or 16 MB
+    y = rng.randint(0, 3, size=20000)
+    clf = TwoLayerClassifier(hidden_size=50, max_iter=2, random_state=0)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    weights = sum(p.nbytes for p in clf.coefs_ + clf.intercepts_)
+    batch = 200 * (100 + 3 * 50 + 3) * np.dtype(dtype).itemsize
+    # the per-epoch order, labels and optimizer state, but nothing like X
+    assert peak < 0.25 * X.nbytes
+    assert peak < 20 * (weights + batch) + 10 * 20000 * 8
+
+
+def test_predict_proba_memory_is_bounded_by_chunks():
+    import tracemalloc
+
+    rng = np.random.RandomState(0)
+    clf = TwoLayerClassifier(hidden_size=64, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(rng.rand(300, 20).astype(np.float32), rng.randint(0, 3, 300))
+    X = rng.rand(100_000, 20).astype(np.float32)
+    tracemalloc.start()
+    try:
+        proba = clf.predict_proba(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    hidden_all_rows = X.shape[0] * 64 * 4  # what an unchunked forward would hold
+    assert peak < proba.nbytes + hidden_all_rows / 4
