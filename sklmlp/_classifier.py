@@ -554,6 +554,10 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             return loss
         for param, saved in zip(params, snapshot, strict=True):
             param[...] = saved
+        # The optimizer's state is as poisoned as the weights were: start it anew.
+        self._optimizer = make_optimizer(
+            self.solver, params, self.learning_rate_, self.momentum, self.nesterov
+        )
         raise ValueError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
             f"training loss went from {self._initial_loss:.4g} to {loss:.4g}. The "

@@ -218,6 +218,7 @@ def test_divergence_raises_a_clear_error_and_keeps_finite_weights(
     with pytest.raises(ValueError, match=r"diverged.*smaller learning_rate"):
         clf.fit((X * scale).astype(dtype), y)
     assert all(np.isfinite(W).all() for W in clf.coefs_ + clf.intercepts_)
+    assert all(np.isfinite(v).all() for v in clf._optimizer.velocities)
 
 
 def test_inputs_are_not_modified(small_problem):
