@@ -17,7 +17,7 @@ from sklmlp import TwoLayerClassifier
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 
-model = make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=50))
+model = make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=50, random_state=0))
 search = RandomizedSearchCV(
     model,
     {

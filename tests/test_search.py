@@ -56,11 +56,28 @@ def test_default_search_space(prefix):
 
 def test_default_space_drives_a_pipeline_search(digits_small):
     X, y = digits_small
-    pipe = make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=20))
+    pipe = make_pipeline(
+        StandardScaler(), TwoLayerClassifier(max_iter=30, random_state=0)
+    )
     search = RandomizedSearchCV(
-        pipe, default_search_space("twolayerclassifier"), n_iter=2, cv=2
+        pipe,
+        default_search_space("twolayerclassifier"),
+        n_iter=3,
+        cv=2,
+        random_state=0,
+        error_score="raise",
     ).fit(X, y)
-    assert search.best_score_ > 0.8
+    for params in search.cv_results_["params"]:
+        assert sorted(params) == [
+            "twolayerclassifier__hidden_size",
+            "twolayerclassifier__learning_rate",
+            "twolayerclassifier__reg",
+        ]
+    assert (
+        search.best_estimator_[-1].hidden_size
+        == search.best_params_["twolayerclassifier__hidden_size"]
+    )
+    assert search.best_score_ > 0.7
 
 
 @pytest.mark.parametrize("kind", ["random", "halving"])
