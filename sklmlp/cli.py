@@ -33,6 +33,7 @@ from sklmlp.search import (
 )
 
 STEP = "clf"
+IMAGE_SHAPES = {"digits": (8, 8), "fashion-mnist": (28, 28), "cifar10": (3, 32, 32)}
 DATA_HELP = "digits | fashion-mnist | cifar10 | a .npz or .csv file (default: digits)"
 
 
@@ -216,6 +217,7 @@ def run_tune(args: argparse.Namespace) -> None:
         }
         _write_json(out / "summary.json", summary)
         print(f"Wrote best_model.joblib, cv_results.csv, summary.json to {out}")
+        _write_plots(out, search.best_estimator_, args.data, search)
 
 
 def run_fit(args: argparse.Namespace) -> None:
@@ -264,6 +266,7 @@ def run_fit(args: argparse.Namespace) -> None:
         }
         _write_json(out / "summary.json", summary)
         print(f"Wrote model.joblib and summary.json to {out}")
+        _write_plots(out, model, args.data)
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
@@ -316,6 +319,35 @@ def _out_dir(path):
 
 def _write_json(path, content):
     path.write_text(json.dumps(content, indent=2) + "\n")
+
+
+def _write_plots(out, model, data_name, search=None):
+    """PNG files of the training curve, the weights and the search, if possible."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from sklmlp.plotting import (
+            SearchResultsDisplay,
+            TrainingCurveDisplay,
+            WeightImageDisplay,
+        )
+    except ImportError:
+        print("No plots: matplotlib is not installed (pip install 'sklmlp[plot]').")
+        return
+    figures = {"training_curve.png": TrainingCurveDisplay.from_estimator(model)}
+    if data_name in IMAGE_SHAPES:
+        figures["first_layer_weights.png"] = WeightImageDisplay.from_estimator(
+            model, IMAGE_SHAPES[data_name], units=25
+        )
+    if search is not None:
+        figures["search_results.png"] = SearchResultsDisplay.from_search(search)
+    for name, display in figures.items():
+        display.figure_.savefig(out / name, dpi=100, bbox_inches="tight")
+        plt.close(display.figure_)
+    print(f"Wrote {', '.join(figures)} to {out}")
 
 
 def _fmt(value) -> str:

@@ -48,6 +48,8 @@ def test_tune_halving_writes_its_outputs(tmp_path, capsys):
     assert {row["n_resources"] for row in rows} == {"3", "9"}
     capsys.readouterr()
     assert main(["evaluate", "--model", str(out_dir / "best_model.joblib")]) == 0
+    for name in ("training_curve.png", "first_layer_weights.png", "search_results.png"):
+        assert (out_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     reported = float(capsys.readouterr().out.split(":")[-1])
     assert reported == pytest.approx(summary["test_accuracy"], abs=1e-4)
 
@@ -61,6 +63,8 @@ def test_fit_shows_epochs_and_saves_a_model(tmp_path, capsys):
     assert "Test accuracy:" in captured.out
     assert "max_iter=4" in captured.err  # the ConvergenceWarning, as one line
     assert (tmp_path / "model.joblib").is_file()
+    assert (tmp_path / "training_curve.png").is_file()
+    assert (tmp_path / "first_layer_weights.png").is_file()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["params"]["hidden_size"] == 20 and summary["n_iter"] == 4
 
