@@ -1,7 +1,7 @@
 """
-=============================
+================================
 A search on a local Dask cluster
-=============================
+================================
 
 :func:`~sklmlp.search.parallel_backend` runs a search's fits through joblib's
 Dask backend. Here a two-worker ``LocalCluster`` starts on 127.0.0.1; point

@@ -1,7 +1,7 @@
 """
-====================================
+========================================
 Decision boundaries: hidden size and reg
-====================================
+========================================
 
 On two-dimensional data the decision function can be drawn directly with
 scikit-learn's :class:`~sklearn.inspection.DecisionBoundaryDisplay`. More
@@ -17,7 +17,7 @@ from sklmlp import TwoLayerClassifier
 
 X, y = make_moons(n_samples=300, noise=0.25, random_state=0)
 fig, axes = plt.subplots(2, 3, figsize=(12, 7), sharex=True, sharey=True)
-for row, reg in zip(axes, [1e-4, 3e-2], strict=True):
+for row, reg in zip(axes, [1e-4, 3e-3], strict=True):
     for ax, hidden in zip(row, [2, 8, 64], strict=True):
         clf = TwoLayerClassifier(
             hidden_size=hidden,

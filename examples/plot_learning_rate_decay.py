@@ -1,7 +1,7 @@
 """
-=================================
+=======================================
 Training curves and learning-rate decay
-=================================
+=======================================
 
 ``learning_rate_decay`` multiplies the step after every epoch, as the
 exercise's schedule did. With plain SGD, a step that is right early on is too

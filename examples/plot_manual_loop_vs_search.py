@@ -1,7 +1,7 @@
 """
-===========================================
+==============================================
 From a hand-written loop to RandomizedSearchCV
-===========================================
+==============================================
 
 The exercise this package descends from tuned its network by hand: draw a
 hidden size, a learning rate and a regularisation strength, train on the

@@ -1,7 +1,7 @@
 """
-=====================================
+==============================================
 Successive halving with epochs as the resource
-=====================================
+==============================================
 
 :func:`~sklmlp.search.make_search` with ``search="halving"`` trains every
 candidate for a few epochs, keeps the best third, trains those three times as

@@ -1,7 +1,7 @@
 """
-===========================
+=============================
 First-layer weights as images
-===========================
+=============================
 
 Each hidden unit of the first layer has one weight per pixel, so its weights
 can be shown as an image of the input's shape: the pattern the unit responds

@@ -106,7 +106,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         Class labels.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names seen during fit; only defined when ``X`` has string
         column names.
     coefs_ : list of ndarray
