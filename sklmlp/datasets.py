@@ -188,6 +188,13 @@ def load_digits(*, test_size=0.25, random_state=0, return_X_y=False):
     -------
     data : Bunch or tuple
         ``X_*`` of shape (n, 64), float64 values in [0, 16]; ``y_*`` 0-9.
+
+    Examples
+    --------
+    >>> from sklmlp.datasets import load_digits
+    >>> data = load_digits()
+    >>> data.X_train.shape, data.X_test.shape
+    ((1347, 64), (450, 64))
     """
     X, y = sklearn.datasets.load_digits(return_X_y=True)
     return _split(X, y, test_size, random_state, "scikit-learn's digits", return_X_y)
@@ -269,6 +276,13 @@ def load_dataset(name, *, data_home=None, random_state=0, return_X_y=False):
     -------
     data : Bunch or tuple
         See the individual loaders.
+
+    Examples
+    --------
+    >>> from sklmlp.datasets import load_dataset
+    >>> X_train, X_test, y_train, y_test = load_dataset("digits", return_X_y=True)
+    >>> len(y_train) + len(y_test)
+    1797
     """
     if name == "digits":
         return load_digits(random_state=random_state, return_X_y=return_X_y)

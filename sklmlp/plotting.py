@@ -167,6 +167,18 @@ class WeightImageDisplay:
         The axes.
     figure_ : matplotlib Figure
         The figure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from sklmlp import TwoLayerClassifier
+    >>> from sklmlp.plotting import WeightImageDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = TwoLayerClassifier(hidden_size=9, random_state=0).fit(X / 16, y)
+    >>> WeightImageDisplay.from_estimator(clf, (8, 8), units=9).image_.shape
+    (26, 26)
     """
 
     def __init__(self, weights, image_shape, units=None):
@@ -273,6 +285,21 @@ class SearchResultsDisplay:
         Hidden size.
     figure_ : matplotlib Figure
         The figure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from sklmlp import TwoLayerClassifier
+    >>> from sklmlp.plotting import SearchResultsDisplay
+    >>> from sklmlp.search import make_search
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = make_search(TwoLayerClassifier(random_state=0), n_iter=3, cv=2,
+    ...                      max_iter=5, random_state=0).fit(X / 16, y)
+    >>> display = SearchResultsDisplay.from_search(search)
+    >>> [ax.get_xlabel() for ax in display.axes_]
+    ['learning_rate', 'reg']
     """
 
     def __init__(self, cv_results):

@@ -111,6 +111,19 @@ def make_search(
     search : RandomizedSearchCV or HalvingRandomSearchCV
         Unfitted; ``refit=True``, NaN scores for candidates that fail (e.g.
         diverge).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklmlp import TwoLayerClassifier
+    >>> from sklmlp.search import make_search
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = make_search(TwoLayerClassifier(random_state=0), search="halving",
+    ...                      n_iter=4, cv=2, max_iter=8, random_state=0)
+    >>> search.fit(X / 16, y).n_resources_
+    [2, 6]
+    >>> bool(search.best_score_ > 0.8)
+    True
     """
     prefix = _step_prefix(prefix)
     if param_distributions is None:
