@@ -471,7 +471,18 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             start = time.perf_counter()
             epoch_task = fit_task.subcontext(task_name="epoch")
             epoch_task.call_on_fit_task_begin(**callback_args)
-            loss = self._run_epoch(X, y, sample_weight, params, rng, workspace)
+            try:
+                loss = self._run_epoch(X, y, sample_weight, params, rng, workspace)
+            except KeyboardInterrupt:
+                warnings.warn(
+                    f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
+                    f"in epoch {self.n_iter_ + 1}; keeping the weights of the last "
+                    f"completed epoch ({self.n_iter_}). The model is usable; fit "
+                    "with warm_start=True, or partial_fit, trains on.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                break
             self.n_iter_ += 1
             self.t_ += X.shape[0]
             self.loss_ = loss
@@ -530,40 +541,52 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
         If the objective or the weights stop being finite, or the objective
         grows past ``DIVERGENCE_FACTOR`` times its starting value, the weights
-        of the last finished epoch are restored and a ValueError is raised.
+        of the last finished epoch are restored and a ValueError is raised. A
+        KeyboardInterrupt also restores them before it propagates.
         """
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         snapshot = [p.copy() for p in params]
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss, first_loss = train_epoch(
-                params,
-                self._optimizer,
-                X,
-                y,
-                sample_weight,
-                order,
-                workspace.hidden.shape[0],
-                self.reg,
-                workspace,
-            )
-            finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, first_loss = train_epoch(
+                    params,
+                    self._optimizer,
+                    X,
+                    y,
+                    sample_weight,
+                    order,
+                    workspace.hidden.shape[0],
+                    self.reg,
+                    workspace,
+                )
+                finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
+        except KeyboardInterrupt:
+            self._restore(params, snapshot)
+            raise
         if self._initial_loss is None:
             self._initial_loss = first_loss
         if finite and loss <= DIVERGENCE_FACTOR * max(self._initial_loss, 1.0):
             return loss
-        for param, saved in zip(params, snapshot, strict=True):
-            param[...] = saved
-        # The optimizer's state is as poisoned as the weights were: start it anew.
-        self._optimizer = make_optimizer(
-            self.solver, params, self.learning_rate_, self.momentum, self.nesterov
-        )
+        self._restore(params, snapshot)
         raise ValueError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
             f"training loss went from {self._initial_loss:.4g} to {loss:.4g}. The "
             f"step is too large for this data: try a smaller learning_rate than "
             f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
             "features (StandardScaler), or use solver='adam'."
+        )
+
+    def _restore(self, params, snapshot):
+        """Put back an epoch's starting weights and start the optimizer anew.
+
+        The optimizer's state (velocities, moments) belongs to the abandoned
+        epoch, and after a divergence it is as poisoned as the weights were.
+        """
+        for param, saved in zip(params, snapshot, strict=True):
+            param[...] = saved
+        self._optimizer = make_optimizer(
+            self.solver, params, self.learning_rate_, self.momentum, self.nesterov
         )
 
     def _validation_split(self, X, y, sample_weight, rng):

@@ -451,3 +451,38 @@ def test_predict_proba_memory_is_bounded_by_chunks():
         tracemalloc.stop()
     hidden_all_rows = X.shape[0] * 64 * 4  # what an unchunked forward would hold
     assert peak < proba.nbytes + hidden_all_rows / 4
+
+
+def test_keyboard_interrupt_keeps_the_last_completed_epoch(small_problem, monkeypatch):
+    import sklmlp._optim as module
+
+    X, y = small_problem
+    params = dict(batch_size=16, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference = TwoLayerClassifier(**{**params, "max_iter": 2}).fit(X, y)
+
+    real, calls = module.loss_and_grads, []
+
+    def interrupted_in_epoch_3(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2 * 4 + 2:  # 4 minibatches per epoch; mid-epoch 3
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "loss_and_grads", interrupted_in_epoch_3)
+    clf = TwoLayerClassifier(**params)
+    with pytest.warns(UserWarning, match=r"interrupted .* in epoch 3.*epoch \(2\)"):
+        assert clf.fit(X, y) is clf
+    assert clf.n_iter_ == 2 and len(clf.loss_curve_) == 2
+    for kept, expected in zip(
+        clf.coefs_ + clf.intercepts_,
+        reference.coefs_ + reference.intercepts_,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(kept, expected)
+    monkeypatch.setattr(module, "loss_and_grads", real)
+    # usable: it predicts, and from the weights of epoch 2
+    np.testing.assert_array_equal(clf.predict_proba(X), reference.predict_proba(X))
+    clf.partial_fit(X, y)  # and trainable
+    assert clf.n_iter_ == 3
