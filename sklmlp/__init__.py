@@ -1,7 +1,6 @@
 """sklmlp: a hand-written NumPy two-layer network as a scikit-learn classifier."""
 
-from ._classifier import TwoLayerClassifier
+from ._classifier import InconsistentVersionWarning, TwoLayerClassifier
+from ._version import __version__
 
-__version__ = "0.1.0"
-
-__all__ = ["TwoLayerClassifier", "__version__"]
+__all__ = ["InconsistentVersionWarning", "TwoLayerClassifier", "__version__"]

@@ -27,6 +27,7 @@ from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_spli
 from ._layers import log_softmax, softmax
 from ._network import Workspace, accuracy_and_loss, forward, init_params
 from ._optim import decay_learning_rate, make_optimizer, train_epoch
+from ._version import __version__
 
 # An epoch whose mean loss exceeds this multiple of the first minibatch's loss
 # (or of 1, if larger) counts as diverged, like a non-finite loss.
@@ -34,6 +35,10 @@ DIVERGENCE_FACTOR = 1e6
 
 # Rows per chunk in predict*, so that memory stays bounded on huge inputs.
 PREDICT_CHUNK_SIZE = 4096
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A model is loaded by another sklmlp version than the one that saved it."""
 
 
 class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
@@ -348,6 +353,23 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     if CallbackSupportMixin is not None:  # scikit-learn >= 1.9
         set_callbacks = CallbackSupportMixin.set_callbacks
         _init_callback_context = CallbackSupportMixin._init_callback_context
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sklmlp_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_sklmlp_version", "unknown (before 0.1.0)")
+        if saved != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was saved by sklmlp {saved} and is "
+                f"loaded by sklmlp {__version__}; its behaviour may differ. Refit "
+                f"it with sklmlp {__version__}, or load it with sklmlp {saved}.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
