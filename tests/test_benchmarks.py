@@ -38,3 +38,10 @@ def test_bench_fashion_mnist_smoke(capsys):
     out = capsys.readouterr().out
     assert "best parameters: hidden_size=" in out
     assert "test accuracy" in out and "MLPClassifier" in out
+
+
+def test_bench_memmap_smoke(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "bench_memmap.py"))
+    assert module["main"](["--smoke"]) == 0
+    out = capsys.readouterr().out
+    assert "peak anonymous memory" in out and "file-backed pages" in out
