@@ -8,7 +8,7 @@ a Dask cluster through joblib's dask backend.
 
 import csv
 import math
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import joblib
 import numpy as np
@@ -16,6 +16,7 @@ from scipy.stats import loguniform, randint
 from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
+from threadpoolctl import threadpool_limits
 
 from ._progress import ProgressLine, joblib_progress
 
@@ -192,51 +193,75 @@ def search_progress(total_fits, label="search", stream=None):
 
 
 @contextmanager
-def parallel_backend(backend="loky", scheduler=None, n_workers=None):
+def parallel_backend(backend="loky", scheduler=None, n_workers=None, blas_threads=1):
     """Run the joblib work inside the block on loky or on a Dask cluster.
+
+    Every fit runs with ``blas_threads`` BLAS threads, in this process and in
+    every worker, so that results do not depend on ``n_jobs``, the backend or
+    the machine's core count: OpenBLAS rounds differently with different
+    thread counts. One thread per fit is also the fast setting when the fits
+    themselves run in parallel.
 
     Parameters
     ----------
     backend : {'loky', 'dask'}, default='loky'
-        'loky' uses local processes; joblib then limits each worker's BLAS to
-        ``cores // n_jobs`` threads so the workers do not fight over cores.
+        'loky' uses local processes. With 'dask' and no ``scheduler``, a
+        ``LocalCluster`` of ``n_workers`` single-threaded worker processes
+        starts on 127.0.0.1.
     scheduler : str, default=None
         Address of a running Dask scheduler (``tcp://HOST:PORT``); implies
-        'dask'. With 'dask' and no address, a ``LocalCluster`` of
-        ``n_workers`` single-threaded worker processes starts on 127.0.0.1.
+        'dask'.
     n_workers : int, default=None
         Workers of that local cluster (None: one per core).
+    blas_threads : int or None, default=1
+        BLAS threads per fit; None leaves the libraries' defaults (faster for
+        a single job, but results then depend on the thread count).
 
     Yields
     ------
     client : distributed.Client or None
         The Dask client, or None with loky.
     """
-    if scheduler is None and backend == "loky":
-        with joblib.parallel_config(backend="loky"):
+    with ExitStack() as stack:
+        if blas_threads is not None:
+            stack.enter_context(threadpool_limits(limits=blas_threads))
+        if scheduler is None and backend == "loky":
+            stack.enter_context(
+                joblib.parallel_config(
+                    backend="loky", inner_max_num_threads=blas_threads
+                )
+            )
             yield None
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise ImportError(
-            "The Dask backend needs dask and distributed: pip install 'sklmlp[dask]'."
-        ) from exc
-    if scheduler is not None:
-        with Client(scheduler, timeout="30s") as client:
-            with joblib.parallel_config(backend="dask"):
-                yield client
-        return
-    cluster = LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    with cluster, Client(cluster) as client:
-        with joblib.parallel_config(backend="dask"):
-            yield client
+            return
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise ImportError(
+                "The Dask backend needs dask and distributed: "
+                "pip install 'sklmlp[dask]'."
+            ) from exc
+        if scheduler is not None:
+            client = stack.enter_context(Client(scheduler, timeout="30s"))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        if blas_threads is not None:
+            client.run(_limit_blas_threads, blas_threads)
+        stack.enter_context(joblib.parallel_config(backend="dask"))
+        yield client
+
+
+def _limit_blas_threads(n_threads):
+    """Limit this (worker) process's BLAS threads for the rest of its life."""
+    threadpool_limits(limits=n_threads)
 
 
 def format_cv_results(cv_results, prefix=""):

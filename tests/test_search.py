@@ -200,27 +200,33 @@ def _search_results(search, X, y):
 
 
 @pytest.mark.timeout(180)
-def test_dask_cluster_gives_the_loky_results_exactly(digits_small, dask_cluster):
+def test_cv_results_are_identical_for_any_n_jobs_and_on_dask(dask_cluster):
     from distributed import Client
 
-    X, y = digits_small
+    # 784 features and hundreds of hidden units: where OpenBLAS rounds
+    # differently with 1 and 2 threads. The log loss shows any difference.
+    rng = np.random.RandomState(0)
+    X = rng.rand(600, 784).astype(np.float32)
+    y = (X[:, :10].sum(axis=1) > 5).astype(int) + (X[:, 10:20].sum(axis=1) > 5)
 
-    def new_search():
-        return make_search(
-            make_pipeline(StandardScaler(), TwoLayerClassifier(random_state=0)),
+    def new_search(n_jobs):
+        search = make_search(
+            TwoLayerClassifier(random_state=0),
+            {"hidden_size": [300, 400], "reg": [1e-4, 1e-3]},
             n_iter=4,
             cv=3,
-            n_jobs=2,
-            max_iter=15,
-            prefix="twolayerclassifier",
+            n_jobs=n_jobs,
+            max_iter=5,
             random_state=0,
         )
+        return search.set_params(scoring="neg_log_loss")
 
     with parallel_backend("loky"):
-        loky = _search_results(new_search(), X, y)
+        one_job = _search_results(new_search(1), X, y)
+        two_jobs = _search_results(new_search(2), X, y)
     with parallel_backend(scheduler=dask_cluster.scheduler_address):
-        dask = _search_results(new_search(), X, y)
-    assert dask == loky
+        on_dask = _search_results(new_search(2), X, y)
+    assert one_job == two_jobs == on_dask
 
     with Client(dask_cluster.scheduler_address, timeout="30s") as client:
         threads = client.run(
@@ -229,3 +235,17 @@ def test_dask_cluster_gives_the_loky_results_exactly(digits_small, dask_cluster)
             )
         )
     assert set(threads.values()) == {1}
+
+
+def test_without_the_pin_this_process_keeps_its_blas_threads():
+    before = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    with parallel_backend("loky"):
+        inside = {
+            i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+        }
+    with parallel_backend("loky", blas_threads=None):
+        unpinned = max(
+            i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+        )
+    assert inside == {1}
+    assert unpinned == before
