@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_split
 from ._layers import log_softmax, softmax
+from ._memmap import check_finite, read_only_mapping
 from ._network import Workspace, accuracy_and_loss, forward, init_params
 from ._optim import decay_learning_rate, make_optimizer, train_epoch
 from ._version import __version__
@@ -380,6 +381,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     def _prepare_data(self, X, y, sample_weight, classes, first_call):
         """Validate inputs; return X, class indices and effective weights."""
+        # A read-only memmap is checked for NaN in chunks, not mapped at once.
+        on_disk = read_only_mapping(X) is not None
         X, y = validate_data(
             self,
             X,
@@ -387,8 +390,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             # Continued training keeps the dtype of the weights it continues.
             dtype=[np.float64, np.float32] if first_call else self.coefs_[0].dtype,
+            ensure_all_finite=not on_disk,
             reset=first_call,
         )
+        if on_disk:
+            check_finite(X)
         check_classification_targets(y)
         if classes is not None or first_call:
             self._set_classes(
@@ -476,7 +482,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         batch_size = min(self.batch_size, X.shape[0])
         params = self._params()
-        workspace = Workspace(batch_size, params, dense_input=isinstance(X, np.ndarray))
+        workspace = Workspace(
+            batch_size, params, dense_input=isinstance(X, np.ndarray), source=X
+        )
         n_epochs = 1 if incremental else self.max_iter
         callback_args = dict(
             estimator=self,

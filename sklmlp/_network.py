@@ -3,8 +3,8 @@
 Parameters travel as a list ``params = [W1, b1, W2, b2]`` and gradients as a
 list in the same order, so an optimizer can zip the two. A :class:`Workspace`
 holds the activation buffers of one minibatch so that the training loop
-allocates nothing per step. This module imports NumPy and
-:mod:`sklmlp._layers` and nothing else.
+allocates nothing per step. This module imports NumPy,
+:mod:`sklmlp._layers` and :mod:`sklmlp._memmap`.
 """
 
 import numpy as np
@@ -17,6 +17,7 @@ from ._layers import (
     relu_forward,
     softmax_cross_entropy,
 )
+from ._memmap import PageReleaser
 
 
 def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
@@ -67,9 +68,13 @@ class Workspace:
         ``[W1, b1, W2, b2]``; their shapes and dtype size the buffers.
     dense_input : bool, default=True
         Whether to hold a buffer for gathering the input rows.
+    source : ndarray, default=None
+        The training data; when it is a read-only memmap, the file pages that
+        gathering maps in are released after each minibatch (see
+        :mod:`sklmlp._memmap`).
     """
 
-    def __init__(self, batch_size, params, dense_input=True):
+    def __init__(self, batch_size, params, dense_input=True, source=None):
         W1, _, W2, _ = params
         n_features, hidden_size = W1.shape
         dtype = W1.dtype
@@ -77,12 +82,15 @@ class Workspace:
         self.hidden = np.empty((batch_size, hidden_size), dtype)
         self.d_hidden = np.empty((batch_size, hidden_size), dtype)
         self.scores = np.empty((batch_size, W2.shape[1]), dtype)
+        self.pages = PageReleaser(source)
 
     def rows(self, X, rows):
         """The rows ``X[rows]``: gathered into the buffer when X is dense."""
         if self.X is None:
             return X[rows]
-        return np.take(X, rows, axis=0, out=self.X[: len(rows)])
+        batch = np.take(X, rows, axis=0, out=self.X[: len(rows)])
+        self.pages.release()
+        return batch
 
 
 def forward(params, X):

@@ -105,3 +105,49 @@ def test_extremely_imbalanced_classes(class_weight):
     score = balanced_accuracy_score(y_test, clf.predict(X_test))
     # without weights the minority is mostly ignored; with them it is found
     assert score > (0.85 if class_weight else 0.5)
+
+
+def _resident_file_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) / 1024
+    pytest.skip("needs Linux's /proc/self/status")
+
+
+def test_a_read_only_memmap_does_not_pile_up_resident_pages(tmp_path):
+    rng = np.random.RandomState(0)
+    X_mem = np.lib.format.open_memmap(
+        tmp_path / "X.npy", "w+", np.float32, (64_000, 784)
+    )  # 191 MiB
+    for start in range(0, 64_000, 8_000):
+        X_mem[start : start + 8_000] = rng.rand(8_000, 784)
+    y = (X_mem[:, 0] > 0.5).astype(int)
+    del X_mem
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    before = _resident_file_mib()
+    _fit(TwoLayerClassifier(hidden_size=4, max_iter=1, random_state=0), X, y)
+    grown = _resident_file_mib() - before
+    assert grown < 0.25 * X.nbytes / 2**20  # without the release: the whole file
+
+
+def test_only_read_only_memmaps_have_their_pages_released(tmp_path):
+    from sklmlp._memmap import read_only_mapping
+
+    np.save(tmp_path / "a.npy", np.zeros((4, 3), np.float32))
+    read_only = np.load(tmp_path / "a.npy", mmap_mode="r")
+    assert read_only_mapping(read_only) is not None
+    assert read_only_mapping(np.asarray(read_only)[1:]) is not None  # a view
+    for mode in ("r+", "c"):
+        assert read_only_mapping(np.load(tmp_path / "a.npy", mmap_mode=mode)) is None
+    assert read_only_mapping(np.zeros(3)) is None
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_memmap_with_nan_or_infinity_is_refused(tmp_path, bad):
+    X = np.ones((100, 3), np.float32)
+    X[57, 1] = bad
+    np.save(tmp_path / "X.npy", X)
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        TwoLayerClassifier().fit(X, np.arange(100) % 2)
