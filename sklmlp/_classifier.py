@@ -447,13 +447,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         )
         self.coefs_ = [W1, W2]
         self.intercepts_ = [b1, b2]
-        self._optimizer = make_optimizer(
-            self.solver,
-            self._params(),
-            self.learning_rate,
-            self.momentum,
-            self.nesterov,
-        )
+        self._optimizer = self._new_optimizer(self._params(), self.learning_rate)
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
@@ -462,6 +456,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.best_validation_score_ = None
         self.learning_rate_ = self.learning_rate
         self._initial_loss = None
+
+    def _new_optimizer(self, params, learning_rate):
+        """The update rule ``solver`` names, with fresh state."""
+        return make_optimizer(
+            self.solver, params, learning_rate, self.momentum, self.nesterov
+        )
 
     def _params(self):
         """The trainable arrays ``[W1, b1, W2, b2]`` (no copies)."""
@@ -482,9 +482,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         batch_size = min(self.batch_size, X.shape[0])
         params = self._params()
-        workspace = Workspace(
-            batch_size, params, dense_input=isinstance(X, np.ndarray), source=X
-        )
+        workspace = Workspace(batch_size, params, source=X)
         n_epochs = 1 if incremental else self.max_iter
         callback_args = dict(
             estimator=self,
@@ -586,7 +584,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     y,
                     sample_weight,
                     order,
-                    workspace.hidden.shape[0],
                     self.reg,
                     workspace,
                 )
@@ -615,9 +612,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         """
         for param, saved in zip(params, snapshot, strict=True):
             param[...] = saved
-        self._optimizer = make_optimizer(
-            self.solver, params, self.learning_rate_, self.momentum, self.nesterov
-        )
+        self._optimizer = self._new_optimizer(params, self.learning_rate_)
 
     def _validation_split(self, X, y, sample_weight, rng):
         """Hold out the early-stopping validation set, or warn why not."""

@@ -66,19 +66,20 @@ class Workspace:
         Largest number of rows a minibatch will have.
     params : list of ndarray
         ``[W1, b1, W2, b2]``; their shapes and dtype size the buffers.
-    dense_input : bool, default=True
-        Whether to hold a buffer for gathering the input rows.
-    source : ndarray, default=None
-        The training data; when it is a read-only memmap, the file pages that
-        gathering maps in are released after each minibatch (see
+    source : {ndarray, sparse matrix}, default=None
+        The training data that :meth:`rows` gathers from. Dense data gets a
+        gather buffer; a read-only memmap also has the file pages that
+        gathering maps in released after each minibatch (see
         :mod:`sklmlp._memmap`).
     """
 
-    def __init__(self, batch_size, params, dense_input=True, source=None):
+    def __init__(self, batch_size, params, source=None):
         W1, _, W2, _ = params
         n_features, hidden_size = W1.shape
         dtype = W1.dtype
-        self.X = np.empty((batch_size, n_features), dtype) if dense_input else None
+        self.batch_size = batch_size
+        dense = isinstance(source, np.ndarray)
+        self.X = np.empty((batch_size, n_features), dtype) if dense else None
         self.hidden = np.empty((batch_size, hidden_size), dtype)
         self.d_hidden = np.empty((batch_size, hidden_size), dtype)
         self.scores = np.empty((batch_size, W2.shape[1]), dtype)
@@ -169,7 +170,7 @@ def loss_and_grads(
     W1, b1, W2, b2 = params
     n_samples = X.shape[0]
     if workspace is None:
-        workspace = Workspace(n_samples, params, dense_input=False)
+        workspace = Workspace(n_samples, params)
     if grads is None:
         grads, beta = [np.empty_like(p) for p in params], 0.0
     dW1, db1, dW2, db2 = grads

@@ -151,13 +151,11 @@ def decay_learning_rate(optimizer, decay):
     optimizer.learning_rate *= decay
 
 
-def train_epoch(
-    params, optimizer, X, y, sample_weight, order, batch_size, reg, workspace
-):
+def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
     """One pass of minibatch updates over the rows of ``X`` in ``order``.
 
-    Each minibatch is the next ``batch_size`` entries of ``order``, gathered
-    into ``workspace``; its gradient goes where the optimizer asks, and
+    Each minibatch is the next ``workspace.batch_size`` entries of ``order``,
+    gathered into ``workspace``; its gradient goes where the optimizer asks, and
     ``optimizer.apply`` then updates ``params`` in place.
 
     Parameters
@@ -174,12 +172,11 @@ def train_epoch(
         Per-sample weights.
     order : ndarray of shape (n_samples,)
         The order in which to visit the rows (each exactly once).
-    batch_size : int
-        Rows per minibatch; the last one may be smaller.
     reg : float
         L2 regularisation strength.
     workspace : Workspace
-        Buffers for minibatches of ``batch_size`` rows.
+        Buffers for minibatches of ``workspace.batch_size`` rows (the last
+        minibatch may be smaller).
 
     Returns
     -------
@@ -190,6 +187,7 @@ def train_epoch(
     first_loss : float
         The cross-entropy of the first minibatch, before any update.
     """
+    batch_size = workspace.batch_size
     total_loss, total_weight, first_loss = 0.0, 0.0, None
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
