@@ -82,6 +82,60 @@ def test_l2_penalty_gradient(numerical_gradient, relative_error):
     assert relative_error(dW2, numerical_gradient(f, W2)) < MAX_RELATIVE_ERROR
 
 
+def _layer_inputs(layer, rng):
+    """Float64 inputs of one layer's forward and backward pass."""
+    if layer == "affine":  # X, W, b, d_out, then a dW and db to accumulate into
+        shapes = [(4, 5), (5, 3), (3,), (4, 3), (5, 3), (3,)]
+        return [rng.randn(*shape) for shape in shapes]
+    if layer == "relu":
+        X = rng.choice([-1, 1], size=(4, 6)) * rng.uniform(0.1, 2.0, size=(4, 6))
+        return X, rng.randn(4, 6)
+    if layer == "softmax_cross_entropy":
+        return rng.randn(6, 4), rng.uniform(0.1, 3.0, size=6)
+    # l2_penalty: W1, W2, then a dW1 and dW2 to add the gradients to
+    return rng.randn(5, 4), rng.randn(4, 3), rng.randn(5, 4), rng.randn(4, 3)
+
+
+def _layer_gradients(layer, inputs):
+    """The gradients the layer's backward pass computes from ``inputs``."""
+    if layer == "affine":
+        X, W, b, d_out, dW, db = inputs
+        _, cache = affine_forward(X, W, b)
+        plain = affine_backward(d_out, cache)
+        grads = dW.copy(), db.copy()
+        accumulated = affine_backward(d_out, cache, grads, alpha=-0.3, beta=0.9)
+        return [*plain, *accumulated]
+    if layer == "relu":
+        X, d_out = inputs
+        return [relu_backward(d_out, relu_forward(X)[1])]
+    if layer == "softmax_cross_entropy":
+        scores, sample_weight = inputs
+        y = np.array([0, 3, 1, 1, 2, 0])
+        return [softmax_cross_entropy(scores, y, sample_weight)[1]]
+    W1, W2, dW1, dW2 = inputs
+    plain = l2_penalty([W1, W2], reg=0.3)[1]
+    accumulated = l2_penalty([W1, W2], 0.3, grads=[dW1.copy(), dW2.copy()], alpha=-2)
+    return [*plain, *accumulated[1]]
+
+
+@pytest.mark.parametrize(
+    "layer", ["affine", "relu", "softmax_cross_entropy", "l2_penalty"]
+)
+def test_float32_gradients_match_float64(relative_error, layer):
+    # float32 takes other BLAS routines (sgemm, sgemv, saxpy) and casts than
+    # the float64 path checked above against central differences. From the
+    # same values, the two may differ only by float32 rounding.
+    inputs = _layer_inputs(layer, np.random.RandomState(0))
+    single = [a.astype(np.float32) for a in inputs]
+    double = [a.astype(np.float64) for a in single]
+    grads32 = _layer_gradients(layer, single)
+    grads64 = _layer_gradients(layer, double)
+    assert len(grads32) == len(grads64)
+    for g32, g64 in zip(grads32, grads64, strict=True):
+        assert g32.dtype == np.float32
+        assert relative_error(g32.astype(np.float64), g64) < 1e-4
+
+
 def test_l2_penalty_is_a_sum_not_a_product():
     # Regression: the seed computed reg * sum(W1**2) * sum(W2**2).
     W1, W2 = np.full((2, 2), 2.0), np.full((2, 3), 3.0)

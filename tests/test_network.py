@@ -42,6 +42,46 @@ def test_network_gradients(numerical_gradient, relative_error, name, reg, weight
     assert relative_error(grads[index], numerical) < MAX_RELATIVE_ERROR
 
 
+def _float32_and_float64(params, X, sample_weight):
+    """The arguments in float32, and the same float32 values upcast to float64."""
+    single = [p.astype(np.float32) for p in (*params, X, sample_weight)]
+    double = [a.astype(np.float64) for a in single]
+    return single, double
+
+
+def test_float32_loss_and_gradients_match_float64(relative_error):
+    # float32 goes through other BLAS routines (sgemm, sgemv, saxpy) and other
+    # casts than the float64 path that test_network_gradients checks; both see
+    # the same values here, so they may differ only by float32 rounding.
+    params, X, y, sample_weight = _tiny_network()
+    single, double = _float32_and_float64(params, X, sample_weight)
+    loss32, grads32 = loss_and_grads(single[:4], single[4], y, 0.05, single[5])
+    loss64, grads64 = loss_and_grads(double[:4], double[4], y, 0.05, double[5])
+    assert loss32 == pytest.approx(loss64, rel=1e-6)
+    for name, g32, g64 in zip(PARAM_NAMES, grads32, grads64, strict=True):
+        assert g32.dtype == np.float32, name
+        assert relative_error(g32.astype(np.float64), g64) < 1e-4, name
+
+
+@pytest.mark.parametrize("name", PARAM_NAMES)
+def test_float32_network_gradients(numerical_gradient, relative_error, name):
+    # A float32 loss is exact to about 1e-7, so the step is 1e-2 instead of
+    # 1e-5 and the tolerance 1e-2 instead of 1e-7. No step moves a
+    # pre-activation of this draw across the ReLU kink.
+    params, X, y, sample_weight = _tiny_network()
+    single, _ = _float32_and_float64(params, X, sample_weight)
+    params, X, sample_weight = single[:4], single[4], single[5]
+    _, grads = loss_and_grads(params, X, y, 0.05, sample_weight)
+    index = PARAM_NAMES.index(name)
+
+    def f():
+        return loss_and_grads(params, X, y, 0.05, sample_weight)[0]
+
+    numerical = numerical_gradient(f, params[index], h=1e-2)
+    assert grads[index].dtype == np.float32
+    assert relative_error(grads[index], numerical) < 1e-2
+
+
 def test_loss_is_data_loss_plus_sum_of_penalties():
     params, X, y, sample_weight = _tiny_network()
     loss, _ = loss_and_grads(params, X, y, 0.1, sample_weight)
