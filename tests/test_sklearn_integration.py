@@ -31,7 +31,9 @@ def digits_subset(request):
 
 def test_randomized_search_over_a_pipeline_in_parallel(digits_subset):
     X, y = digits_subset
-    pipe = make_pipeline(StandardScaler(), TwoLayerClassifier(max_iter=50))
+    pipe = make_pipeline(
+        StandardScaler(), TwoLayerClassifier(max_iter=50, random_state=0)
+    )
     search = RandomizedSearchCV(
         pipe,
         {
