@@ -6,14 +6,16 @@ random state and runs the epoch loop; the math lives in :mod:`sklmlp._network`,
 :mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
 """
 
+import math
 import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import sklearn.exceptions
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -23,23 +25,62 @@ from sklearn.utils.validation import (
 )
 
 from ._callbacks import CallbackSupportMixin, fit_context
-from ._data import MIN_VALIDATION_SAMPLES, class_sample_weights, validation_split
-from ._layers import log_softmax, softmax
-from ._memmap import check_finite, read_only_mapping
+from ._data import class_sample_weights, validation_split
+from ._layers import l2_penalty, log_softmax, softmax
+from ._memmap import check_finite, iter_chunks, read_only_mapping
 from ._network import Workspace, accuracy_and_loss, forward, init_params
 from ._optim import decay_learning_rate, make_optimizer, train_epoch
 from ._version import __version__
 
-# An epoch whose mean loss exceeds this multiple of the first minibatch's loss
-# (or of 1, if larger) counts as diverged, like a non-finite loss.
-DIVERGENCE_FACTOR = 1e6
+# An epoch whose mean cross-entropy exceeds this multiple of the reference loss
+# counts as diverged, like a non-finite loss. The reference is the loss of a
+# chance-level prediction, log(n_classes), or the first minibatch's loss when
+# that is larger (unscaled features legitimately start far above chance).
+# A recovering step overshoot was seen at 42x the reference (SGD, step 3, on
+# standardised digits); stuck-at-chance runs at 500x-50,000x.
+DIVERGENCE_FACTOR = 100.0
 
 # Rows per chunk in predict*, so that memory stays bounded on huge inputs.
 PREDICT_CHUNK_SIZE = 4096
 
 
-class InconsistentVersionWarning(UserWarning):
-    """A model is loaded by another sklmlp version than the one that saved it."""
+class InconsistentVersionWarning(sklearn.exceptions.InconsistentVersionWarning):
+    """A model is loaded by another sklmlp version than the one that saved it.
+
+    A subclass of scikit-learn's warning of the same name, so that a filter on
+    either silences it, e.g.
+    ``warnings.filterwarnings("ignore", category=sklmlp.InconsistentVersionWarning)``.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Class name of the loaded estimator.
+    current_sklmlp_version : str
+        Version of sklmlp loading the model.
+    original_sklmlp_version : str
+        Version of sklmlp that saved it.
+    """
+
+    def __init__(
+        self, *, estimator_name, current_sklmlp_version, original_sklmlp_version
+    ):
+        # scikit-learn's fields, filled with sklmlp's versions
+        super().__init__(
+            estimator_name=estimator_name,
+            current_sklearn_version=current_sklmlp_version,
+            original_sklearn_version=original_sklmlp_version,
+        )
+        self.current_sklmlp_version = current_sklmlp_version
+        self.original_sklmlp_version = original_sklmlp_version
+
+    def __str__(self):
+        return (
+            f"This {self.estimator_name} was saved by sklmlp "
+            f"{self.original_sklmlp_version} and is loaded by sklmlp "
+            f"{self.current_sklmlp_version}; its behaviour may differ. Refit it "
+            f"with sklmlp {self.current_sklmlp_version}, or load it with sklmlp "
+            f"{self.original_sklmlp_version}."
+        )
 
 
 class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
@@ -86,8 +127,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         Whether to hold out a stratified ``validation_fraction`` of the training
         data, stop when its accuracy stops improving, and restore the weights of
         the best epoch. When the held-out set would have fewer than 10 samples,
-        or fewer than one per class, fit warns and trains on all the data with
-        the training-loss stopping rule instead. Only used by :meth:`fit`.
+        or fewer than one per class, or the training part only zero sample
+        weights, fit warns and trains on all the data with the training-loss
+        stopping rule instead. Only used by :meth:`fit`.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping, in (0, 1).
     shuffle : bool, default=True
@@ -356,18 +398,21 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         _init_callback_context = CallbackSupportMixin._init_callback_context
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: object.__getstate__ returns the live __dict__ itself
+        state = dict(super().__getstate__())
         state["_sklmlp_version"] = __version__
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         saved = state.pop("_sklmlp_version", "unknown (before 0.1.0)")
         if saved != __version__:
             warnings.warn(
-                f"This {type(self).__name__} was saved by sklmlp {saved} and is "
-                f"loaded by sklmlp {__version__}; its behaviour may differ. Refit "
-                f"it with sklmlp {__version__}, or load it with sklmlp {saved}.",
-                InconsistentVersionWarning,
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sklmlp_version=__version__,
+                    original_sklmlp_version=saved,
+                ),
                 stacklevel=2,
             )
         super().__setstate__(state)
@@ -381,20 +426,13 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     def _prepare_data(self, X, y, sample_weight, classes, first_call):
         """Validate inputs; return X, class indices and effective weights."""
-        # A read-only memmap is checked for NaN in chunks, not mapped at once.
-        on_disk = read_only_mapping(X) is not None
-        X, y = validate_data(
-            self,
+        X, y = self._validate_X(
             X,
             y,
-            accept_sparse="csr",
             # Continued training keeps the dtype of the weights it continues.
             dtype=[np.float64, np.float32] if first_call else self.coefs_[0].dtype,
-            ensure_all_finite=not on_disk,
             reset=first_call,
         )
-        if on_disk:
-            check_finite(X)
         check_classification_targets(y)
         if classes is not None or first_call:
             self._set_classes(
@@ -423,6 +461,27 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 "one sample needs a positive weight."
             )
         return X, y_idx, sample_weight
+
+    def _validate_X(self, X, y="no_validation", *, dtype, reset):
+        """scikit-learn's validation of X (and y), read-only memmaps in chunks.
+
+        A read-only memmap is checked for NaN and infinity chunk by chunk, with
+        its pages released, instead of in one pass that would map the whole
+        file into memory. Returns what ``validate_data`` returns.
+        """
+        on_disk = read_only_mapping(X) is not None
+        checked = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=dtype,
+            ensure_all_finite=not on_disk,
+            reset=reset,
+        )
+        if on_disk:
+            check_finite(checked[0] if isinstance(checked, tuple) else checked)
+        return checked
 
     def _set_classes(self, classes, first_call):
         classes = np.unique(np.asarray(classes))
@@ -475,12 +534,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, X, y, sample_weight, incremental):
         """Run the epochs of one call to fit (or the one of partial_fit)."""
         rng = self._random_state
-        validation = None
+        # Rows are addressed by index: the early-stopping split copies no data.
+        train, validation = np.arange(X.shape[0]), None
         if self.early_stopping and not incremental:
-            X, y, sample_weight, validation = self._validation_split(
-                X, y, sample_weight, rng
-            )
-        batch_size = min(self.batch_size, X.shape[0])
+            train, validation = self._validation_split(y, sample_weight, rng, train)
+        batch_size = min(self.batch_size, len(train))
         params = self._params()
         workspace = Workspace(batch_size, params, source=X)
         n_epochs = 1 if incremental else self.max_iter
@@ -500,7 +558,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             epoch_task = fit_task.subcontext(task_name="epoch")
             epoch_task.call_on_fit_task_begin(**callback_args)
             try:
-                loss = self._run_epoch(X, y, sample_weight, params, rng, workspace)
+                loss = self._run_epoch(
+                    X, y, sample_weight, train, params, rng, workspace
+                )
             except KeyboardInterrupt:
                 warnings.warn(
                     f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
@@ -512,7 +572,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 )
                 break
             self.n_iter_ += 1
-            self.t_ += X.shape[0]
+            self.t_ += len(train)
             self.loss_ = loss
             self.loss_curve_.append(loss)
             decay_learning_rate(self._optimizer, self.learning_rate_decay)
@@ -521,7 +581,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             if validation is None:
                 metric = -loss
             else:
-                metric, val_loss = accuracy_and_loss(params, *validation)
+                metric, val_loss = self._score_rows(
+                    params, X, y, sample_weight, validation
+                )
                 self.validation_scores_.append(metric)
                 self.validation_loss_curve_.append(val_loss)
             if self.verbose:
@@ -564,20 +626,21 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             "intercepts_": [b.copy() for b in self.intercepts_],
         }
 
-    def _run_epoch(self, X, y, sample_weight, params, rng, workspace):
-        """One epoch of minibatch updates; returns its mean objective.
+    def _run_epoch(self, X, y, sample_weight, train, params, rng, workspace):
+        """One epoch of minibatch updates over the rows ``train``.
 
-        If the objective or the weights stop being finite, or the objective
-        grows past ``DIVERGENCE_FACTOR`` times its starting value, the weights
-        of the last finished epoch are restored and a ValueError is raised. A
-        KeyboardInterrupt also restores them before it propagates.
+        Returns the epoch's objective: its mean cross-entropy plus the L2
+        penalty of the weights at its end. If the objective or the weights
+        stop being finite, or the cross-entropy exceeds ``DIVERGENCE_FACTOR``
+        times its reference (see there), the weights of the last finished
+        epoch are restored and a ValueError is raised. A KeyboardInterrupt
+        also restores them before it propagates.
         """
-        n_samples = X.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        order = train[rng.permutation(len(train))] if self.shuffle else train
         snapshot = [p.copy() for p in params]
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                loss, first_loss = train_epoch(
+                data_loss, first_loss = train_epoch(
                     params,
                     self._optimizer,
                     X,
@@ -587,18 +650,22 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     self.reg,
                     workspace,
                 )
+                penalty, _ = l2_penalty([params[0], params[2]], self.reg)
+                loss = data_loss + penalty
                 finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
         except KeyboardInterrupt:
             self._restore(params, snapshot)
             raise
         if self._initial_loss is None:
             self._initial_loss = first_loss
-        if finite and loss <= DIVERGENCE_FACTOR * max(self._initial_loss, 1.0):
+        reference = max(self._initial_loss, math.log(len(self.classes_)))
+        if finite and data_loss <= DIVERGENCE_FACTOR * reference:
             return loss
         self._restore(params, snapshot)
         raise ValueError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
-            f"training loss went from {self._initial_loss:.4g} to {loss:.4g}. The "
+            f"training loss went from {self._initial_loss:.4g} to {data_loss:.4g} "
+            f"(chance level is {math.log(len(self.classes_)):.4g}). The "
             f"step is too large for this data: try a smaller learning_rate than "
             f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
             "features (StandardScaler), or use solver='adam'."
@@ -614,27 +681,51 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             param[...] = saved
         self._optimizer = self._new_optimizer(params, self.learning_rate_)
 
-    def _validation_split(self, X, y, sample_weight, rng):
-        """Hold out the early-stopping validation set, or warn why not."""
+    def _validation_split(self, y, sample_weight, rng, rows):
+        """Indices of the early-stopping training and validation rows.
+
+        When no useful split exists, warn why and return ``(rows, None)``:
+        training then uses every row and the training-loss stopping rule.
+        """
         split = validation_split(
-            X, y, sample_weight, self.validation_fraction, len(self.classes_), rng
+            y, sample_weight, self.validation_fraction, len(self.classes_), rng
         )
-        if split is None:
+        if isinstance(split, str):
             warnings.warn(
-                "early_stopping=True needs a validation set of at least "
-                f"{MIN_VALIDATION_SAMPLES} samples and one per class, but "
-                f"validation_fraction={self.validation_fraction} of {X.shape[0]} "
-                "samples gives fewer; training on all samples with the "
-                "training-loss stopping rule instead. Raise validation_fraction "
+                f"early_stopping=True needs a held-out set, but {split}; training "
+                "on all samples with the training-loss stopping rule instead. "
+                "Raise validation_fraction, give more samples a positive weight, "
                 "or set early_stopping=False.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-            return X, y, sample_weight, None
+            return rows, None
         if self.validation_scores_ is None:
             self.validation_scores_ = []
             self.validation_loss_curve_ = []
         return split
+
+    def _score_rows(self, params, X, y, sample_weight, rows):
+        """(Weighted) accuracy and cross-entropy on ``X[rows]``, chunk by chunk.
+
+        Weights that sum to zero over ``rows`` are ignored, as in
+        :func:`~sklmlp._network.accuracy_and_loss`.
+        """
+        weight = None if sample_weight is None else sample_weight[rows]
+        if weight is not None and not weight.sum() > 0:
+            weight = None
+        total = len(rows) if weight is None else float(weight.sum())
+        accuracy, loss = 0.0, 0.0
+        for chunk, X_chunk in iter_chunks(X, rows, PREDICT_CHUNK_SIZE):
+            chunk_weight = None if weight is None else weight[chunk]
+            share = (chunk.stop - chunk.start) if weight is None else chunk_weight.sum()
+            if share > 0:
+                chunk_accuracy, chunk_loss = accuracy_and_loss(
+                    params, X_chunk, y[rows[chunk]], chunk_weight
+                )
+                accuracy += chunk_accuracy * share / total
+                loss += chunk_loss * share / total
+        return float(accuracy), float(loss)
 
     def _print_epoch(self, metric, validation, seconds):
         line = f"Epoch {self.n_iter_}: loss {self.loss_:.6f}"
@@ -646,13 +737,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     def _map_scores(self, X, func):
         """Apply ``func`` to the class scores of X, chunk by chunk."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=self.coefs_[0].dtype, reset=False
-        )
+        X = self._validate_X(X, dtype=self.coefs_[0].dtype, reset=False)
         params = self._params()
         result = None
-        for rows in gen_batches(X.shape[0], PREDICT_CHUNK_SIZE):
-            chunk = func(forward(params, X[rows]))
+        for rows, X_chunk in iter_chunks(X, chunk_rows=PREDICT_CHUNK_SIZE):
+            chunk = func(forward(params, X_chunk))
             if result is None:  # the output, allocated once
                 result = np.empty((X.shape[0], *chunk.shape[1:]), chunk.dtype)
             result[rows] = chunk

@@ -63,17 +63,20 @@ def class_sample_weights(class_weight, classes, y, sample_weight, dtype):
     return weights
 
 
-def validation_split(X, y, sample_weight, fraction, n_classes, rng):
+def validation_split(y, sample_weight, fraction, n_classes, rng):
     """Hold out ``fraction`` of the samples, stratified by class when possible.
+
+    Only indices are returned, so that the rows of X are never copied: the
+    training rows are gathered minibatch by minibatch and the held-out rows
+    chunk by chunk, which keeps memory independent of ``n_samples`` even for a
+    memmap.
 
     Parameters
     ----------
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Training rows.
     y : ndarray of shape (n_samples,)
         Class indices.
     sample_weight : ndarray of shape (n_samples,) or None
-        Sample weights, split alongside.
+        Sample weights; the training part must keep a positive total.
     fraction : float
         Fraction of the samples to hold out, rounded up.
     n_classes : int
@@ -83,19 +86,24 @@ def validation_split(X, y, sample_weight, fraction, n_classes, rng):
 
     Returns
     -------
-    split : tuple or None
-        ``(X_train, y_train, sample_weight_train, (X_val, y_val,
-        sample_weight_val))``, or None when the held-out set would have fewer
-        than ``max(MIN_VALIDATION_SAMPLES, n_classes)`` samples or the training
-        part fewer than ``n_classes``.
+    split : tuple of ndarray, or str
+        ``(train, validation)``: the row indices of the two parts. Otherwise
+        a str saying why no split is possible: the held-out set would have
+        fewer than ``max(MIN_VALIDATION_SAMPLES, n_classes)`` samples, the
+        training part fewer than ``n_classes``, or every sample of the
+        training part a zero weight.
     """
-    n_samples = X.shape[0]
+    n_samples = y.shape[0]
     n_validation = ceil(fraction * n_samples)
     if (
         n_validation < max(MIN_VALIDATION_SAMPLES, n_classes)
         or n_samples - n_validation < n_classes
     ):
-        return None
+        return (
+            f"a validation set of at least {MIN_VALIDATION_SAMPLES} samples and one "
+            f"per class is needed, but validation_fraction={fraction} of "
+            f"{n_samples} samples gives fewer"
+        )
     counts = np.bincount(y, minlength=n_classes)
     stratify = y if counts[counts > 0].min() >= 2 else None
     train, validation = train_test_split(
@@ -104,9 +112,9 @@ def validation_split(X, y, sample_weight, fraction, n_classes, rng):
         stratify=stratify,
         random_state=rng.randint(np.iinfo(np.int32).max),
     )
-
-    def rows(index):
-        weight = None if sample_weight is None else sample_weight[index]
-        return X[index], y[index], weight
-
-    return (*rows(train), rows(validation))
+    if sample_weight is not None and not sample_weight[train].sum() > 0:
+        return (
+            "every sample with a positive weight fell into the validation set, "
+            "so the training part's sample weights sum to zero"
+        )
+    return train, validation

@@ -53,15 +53,29 @@ def check_finite(X, chunk_bytes=4 * 2**20):
     would map the whole file at once; each chunk's pages are released after
     it is checked.
     """
-    pages = PageReleaser(X)
     row_bytes = X.itemsize * (X.size // max(X.shape[0], 1))
     chunk_rows = max(1, chunk_bytes // max(row_bytes, 1))
-    for start in range(0, X.shape[0], chunk_rows):
-        chunk = X[start : start + chunk_rows]
+    for _, chunk in iter_chunks(X, chunk_rows=chunk_rows):
         if not np.isfinite(chunk).all():
             kind = "NaN" if np.isnan(chunk).any() else "infinity"
             raise ValueError(
                 f"Input X contains {kind}: TwoLayerClassifier needs finite values "
                 "(impute or drop them first)."
             )
+
+
+def iter_chunks(X, rows=None, chunk_rows=4096):
+    """Yield ``(positions, X_chunk)`` over X's rows, ``chunk_rows`` at a time.
+
+    ``positions`` is a slice into ``rows`` (or into X when ``rows`` is None)
+    and ``X_chunk`` holds those rows: a view of X for consecutive rows, a
+    bounded copy for ``X[rows[positions]]``. For a read-only memmap the pages
+    a chunk mapped are released when the caller asks for the next chunk, so
+    a pass over the data keeps memory independent of its size.
+    """
+    pages = PageReleaser(X)
+    n_rows = X.shape[0] if rows is None else len(rows)
+    for start in range(0, n_rows, chunk_rows):
+        positions = slice(start, min(start + chunk_rows, n_rows))
+        yield positions, X[positions] if rows is None else X[rows[positions]]
         pages.release()

@@ -15,7 +15,6 @@ This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._network`.
 import numpy as np
 
 from ._blas import axpy, scal
-from ._layers import l2_penalty
 from ._network import loss_and_grads
 
 
@@ -181,9 +180,9 @@ def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
     Returns
     -------
     loss : float
-        The epoch's objective: the mean of the minibatch cross-entropies,
+        The epoch's data loss: the mean of the minibatch cross-entropies,
         weighted by each minibatch's total sample weight (its size when
-        unweighted), plus the L2 penalty of the weights at the end of the epoch.
+        unweighted). The caller adds the L2 penalty of the final weights.
     first_loss : float
         The cross-entropy of the first minibatch, before any update.
     """
@@ -212,5 +211,4 @@ def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
         total_weight += batch_weight
         if first_loss is None:
             first_loss = loss
-    penalty, _ = l2_penalty([params[0], params[2]], reg)
-    return total_loss / total_weight + penalty, first_loss
+    return total_loss / total_weight, first_loss
