@@ -175,20 +175,32 @@ def _blas_threads_scorer(estimator, X, y):
     )
 
 
-def test_loky_workers_split_the_cores(digits_small):
+@pytest.mark.parametrize(
+    "pin, blas_threads",
+    [({}, 1), ({"blas_threads": 2}, 2)],
+    ids=["default", "blas_threads=2"],
+)
+def test_loky_workers_run_the_pinned_number_of_blas_threads(
+    digits_small, pin, blas_threads
+):
+    # Unpinned, loky would give each of the 2 workers cpu_count() // 2
+    # threads: on any core count, one of the two cases would then fail.
+    if blas_threads > joblib.cpu_count(only_physical_cores=False):
+        pytest.skip(f"BLAS runs at most one thread per core: {blas_threads} > cores")
     X, y = digits_small
     search = RandomizedSearchCV(
-        TwoLayerClassifier(max_iter=2),
+        TwoLayerClassifier(max_iter=2, random_state=0),
         {"reg": [1e-4, 1e-3]},
         n_iter=2,
         cv=2,
         n_jobs=2,
+        random_state=0,
         scoring=_blas_threads_scorer,
     )
-    with parallel_backend("loky"):
+    with parallel_backend("loky", **pin):
         search.fit(X, y)
-    per_worker = max(1, joblib.cpu_count() // 2)
-    assert set(search.cv_results_["mean_test_score"]) == {per_worker}
+    reported = [search.cv_results_[f"split{i}_test_score"] for i in range(2)]
+    assert set(np.concatenate(reported)) == {blas_threads}
 
 
 def _search_results(search, X, y):
