@@ -28,17 +28,25 @@ from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import class_sample_weights, validation_split
 from ._layers import l2_penalty, log_softmax, softmax
 from ._memmap import check_finite, iter_chunks, read_only_mapping
-from ._network import Workspace, accuracy_and_loss, forward, init_params
+from ._network import (
+    Workspace,
+    accuracy_and_loss,
+    forward,
+    init_params,
+    loss_scale,
+)
 from ._optim import decay_learning_rate, make_optimizer, train_epoch
 from ._version import __version__
 
-# An epoch whose mean cross-entropy exceeds this multiple of the reference loss
-# counts as diverged, like a non-finite loss. The reference is the loss of a
-# chance-level prediction, log(n_classes), or the first minibatch's loss when
-# that is larger (unscaled features legitimately start far above chance).
-# A recovering step overshoot was seen at 42x the reference (SGD, step 3, on
-# standardised digits); stuck-at-chance runs at 500x-50,000x.
+# An epoch whose mean cross-entropy exceeds this multiple of the initial
+# network's loss scale (see _network.loss_scale: chance level, or the scores'
+# range when unscaled features make it larger) counts as diverged, like a
+# non-finite loss. Seen: a recovering overshoot at 20-40x (SGD, step 3, on
+# standardised digits); plain SGD stuck at chance accuracy at 1,000x and more.
 DIVERGENCE_FACTOR = 100.0
+
+# Training rows on which that loss scale is measured, before the first update.
+LOSS_SCALE_ROWS = 1000
 
 # Rows per chunk in predict*, so that memory stays bounded on huge inputs.
 PREDICT_CHUNK_SIZE = 4096
@@ -514,7 +522,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self.validation_loss_curve_ = None
         self.best_validation_score_ = None
         self.learning_rate_ = self.learning_rate
-        self._initial_loss = None
+        self._loss_scale = None
 
     def _new_optimizer(self, params, learning_rate):
         """The update rule ``solver`` names, with fresh state."""
@@ -540,6 +548,9 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             train, validation = self._validation_split(y, sample_weight, rng, train)
         batch_size = min(self.batch_size, len(train))
         params = self._params()
+        if getattr(self, "_loss_scale", None) is None:  # before any update
+            rows = train[:LOSS_SCALE_ROWS]
+            self._loss_scale = loss_scale(params, X[rows], y[rows])
         workspace = Workspace(batch_size, params, source=X)
         n_epochs = 1 if incremental else self.max_iter
         callback_args = dict(
@@ -640,7 +651,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         snapshot = [p.copy() for p in params]
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                data_loss, first_loss = train_epoch(
+                data_loss = train_epoch(
                     params,
                     self._optimizer,
                     X,
@@ -656,16 +667,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         except KeyboardInterrupt:
             self._restore(params, snapshot)
             raise
-        if self._initial_loss is None:
-            self._initial_loss = first_loss
-        reference = max(self._initial_loss, math.log(len(self.classes_)))
-        if finite and data_loss <= DIVERGENCE_FACTOR * reference:
+        if finite and data_loss <= DIVERGENCE_FACTOR * self._loss_scale:
             return loss
         self._restore(params, snapshot)
         raise ValueError(
             f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
-            f"training loss went from {self._initial_loss:.4g} to {data_loss:.4g} "
-            f"(chance level is {math.log(len(self.classes_)):.4g}). The "
+            f"training loss reached {data_loss:.4g}, over {DIVERGENCE_FACTOR:g} "
+            f"times its initial scale {self._loss_scale:.4g} (chance level is "
+            f"{math.log(len(self.classes_)):.4g}). The "
             f"step is too large for this data: try a smaller learning_rate than "
             f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
             "features (StandardScaler), or use solver='adam'."

@@ -7,6 +7,8 @@ allocates nothing per step. This module imports NumPy,
 :mod:`sklmlp._layers` and :mod:`sklmlp._memmap`.
 """
 
+import math
+
 import numpy as np
 
 from ._layers import (
@@ -198,6 +200,34 @@ def loss_and_grads(
         [W1, W2], reg, grads=[dW1, dW2], alpha=alpha, value=with_penalty
     )
     return data_loss + (penalty or 0.0), grads
+
+
+def loss_scale(params, X, y):
+    """The size of loss the network can produce on ``X`` without diverging.
+
+    The largest of: the chance-level loss ``log(n_classes)``; the network's
+    mean cross-entropy on ``(X, y)``; and the mean range of its class scores
+    per row (``max - min``), which is the loss of a confidently wrong row.
+    Unscaled features give large scores from the start, and so a large scale.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        ``[W1, b1, W2, b2]``, typically just initialised.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Some training rows.
+    y : ndarray of shape (n_samples,)
+        Their class indices.
+
+    Returns
+    -------
+    scale : float
+        A loss of that order or below is normal for this data and network.
+    """
+    scores = forward(params, X)
+    score_range = float(np.mean(scores.max(axis=1) - scores.min(axis=1)))
+    loss, _ = softmax_cross_entropy(scores, y, out=scores)
+    return max(math.log(scores.shape[1]), loss, score_range)
 
 
 def accuracy_and_loss(params, X, y, sample_weight=None):

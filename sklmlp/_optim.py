@@ -183,11 +183,9 @@ def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
         The epoch's data loss: the mean of the minibatch cross-entropies,
         weighted by each minibatch's total sample weight (its size when
         unweighted). The caller adds the L2 penalty of the final weights.
-    first_loss : float
-        The cross-entropy of the first minibatch, before any update.
     """
     batch_size = workspace.batch_size
-    total_loss, total_weight, first_loss = 0.0, 0.0, None
+    total_loss, total_weight = 0.0, 0.0
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         weight = None if sample_weight is None else sample_weight[rows]
@@ -209,6 +207,4 @@ def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
         batch_weight = len(rows) if weight is None else float(weight.sum())
         total_loss += loss * batch_weight
         total_weight += batch_weight
-        if first_loss is None:
-            first_loss = loss
-    return total_loss / total_weight, first_loss
+    return total_loss / total_weight

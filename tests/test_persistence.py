@@ -1,5 +1,6 @@
 """Saving and loading: pickle, joblib, skops, and version mismatches."""
 
+import io
 import pickle
 import warnings
 
@@ -7,9 +8,14 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import (
+    InconsistentVersionWarning as SklearnInconsistentVersionWarning,
+)
 
 import sklmlp._classifier as classifier_module
 from sklmlp import InconsistentVersionWarning, TwoLayerClassifier
+
+from _extras import importorskip
 
 # The types `skops.io.load` must be told to trust, as docs/user_guide.rst lists.
 SKOPS_TRUSTED = {
@@ -65,7 +71,7 @@ def test_another_version_warns_naming_both(small_problem, monkeypatch):
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
 def test_skops_secure_persistence(small_problem, tmp_path, solver):
-    sio = pytest.importorskip("skops.io", reason="the skops extra is not installed")
+    sio = importorskip("skops.io", extra="skops")
     X, y = small_problem
     clf = _fitted(X, y, solver=solver)
     path = tmp_path / "model.skops"
@@ -77,3 +83,31 @@ def test_skops_secure_persistence(small_problem, tmp_path, solver):
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
     loaded.partial_fit(X, y)  # the optimizer state came back too
     assert loaded.n_iter_ == clf.n_iter_ + 1
+
+
+def test_pickling_leaves_the_estimator_unchanged(small_problem):
+    X, y = small_problem
+    clf = _fitted(X, y)
+    before = set(vars(clf))
+    pickle.dumps(clf)
+    joblib.dump(clf, io.BytesIO())
+    assert set(vars(clf)) == before
+    assert "_sklmlp_version" not in vars(clf)
+
+
+def test_the_version_warning_is_scikit_learns_category_too(small_problem, monkeypatch):
+    X, y = small_problem
+    payload = pickle.dumps(_fitted(X, y))
+    monkeypatch.setattr(classifier_module, "__version__", "9.9.9")
+    assert issubclass(InconsistentVersionWarning, SklearnInconsistentVersionWarning)
+    with warnings.catch_warnings():
+        # the filter a scikit-learn user already has silences sklmlp's too
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=SklearnInconsistentVersionWarning)
+        pickle.loads(payload)
+    with pytest.warns(SklearnInconsistentVersionWarning) as record:
+        pickle.loads(payload)
+    warning = record[0].message
+    assert warning.original_sklmlp_version == "0.1.0"
+    assert warning.current_sklmlp_version == "9.9.9"
+    assert warning.estimator_name == "TwoLayerClassifier"

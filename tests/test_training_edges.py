@@ -23,7 +23,7 @@ def digits():
     return load_digits(return_X_y=True)
 
 
-@pytest.mark.parametrize("learning_rate", [3.0, 10.0])
+@pytest.mark.parametrize("learning_rate", [10.0, 30.0])
 def test_plain_sgd_stuck_far_above_chance_is_divergence(digits, learning_rate):
     # Unscaled digits, no momentum: the loss never overflows, it settles
     # thousands of times above chance level (log 10) with chance accuracy.
@@ -38,7 +38,7 @@ def test_plain_sgd_stuck_far_above_chance_is_divergence(digits, learning_rate):
 
 def test_a_recovering_overshoot_is_not_divergence(digits):
     # The same rule must let a large step that overshoots and recovers train:
-    # its second epoch peaks at about 40x chance level.
+    # its second epoch peaks at about 40x the initial loss scale.
     X, y = digits
     X = StandardScaler().fit_transform(X)
     clf = _fit(
