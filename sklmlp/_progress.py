@@ -26,9 +26,14 @@ def joblib_progress(callback):
     def print_progress(parallel):
         nonlocal done
         original(parallel)
-        # Count what completed since this Parallel last reported.
-        seen = getattr(parallel, "_sklmlp_reported", 0)
-        done += parallel.n_completed_tasks - seen
+        # Count what completed since this Parallel last reported. One Parallel
+        # object can run several times (a search reuses it for every halving
+        # round) and its count restarts with each run, which joblib stamps
+        # with a new start time.
+        run = getattr(parallel, "_start_time", None)
+        if getattr(parallel, "_sklmlp_run", None) != run:
+            parallel._sklmlp_run, parallel._sklmlp_reported = run, 0
+        done += parallel.n_completed_tasks - parallel._sklmlp_reported
         parallel._sklmlp_reported = parallel.n_completed_tasks
         callback(done)
 

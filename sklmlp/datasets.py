@@ -24,6 +24,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
 __all__ = [
+    "DATA_FILE_SUFFIXES",
+    "DATA_SET_NAMES",
     "FASHION_MNIST_CLASSES",
     "load_cifar10",
     "load_data_file",
@@ -33,6 +35,10 @@ __all__ = [
 ]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+# What load_dataset accepts: these names, or a file with one of these suffixes.
+DATA_SET_NAMES = ("digits", "fashion-mnist", "cifar10")
+DATA_FILE_SUFFIXES = (".npz", ".csv")
 
 FASHION_MNIST_CLASSES = [
     "T-shirt/top",
@@ -290,6 +296,11 @@ def load_dataset(name, *, data_home=None, random_state=0, return_X_y=False):
         return load_fashion_mnist(data_home, return_X_y=return_X_y)
     if name == "cifar10":
         return load_cifar10(data_home, return_X_y=return_X_y)
+    if Path(name).suffix not in DATA_FILE_SUFFIXES:
+        raise ValueError(
+            f"unknown data set {str(name)!r}: use one of {', '.join(DATA_SET_NAMES)}, "
+            f"or a {' or '.join(DATA_FILE_SUFFIXES)} file."
+        )
     return load_data_file(name, random_state=random_state, return_X_y=return_X_y)
 
 

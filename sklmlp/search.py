@@ -9,18 +9,25 @@ a Dask cluster through joblib's dask backend.
 import csv
 import math
 from contextlib import ExitStack, contextmanager
+from numbers import Integral
 
 import joblib
 import numpy as np
-from scipy.stats import loguniform, randint
+from scipy.stats import loguniform, randint, rankdata
 from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
-from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
+from sklearn.model_selection import (
+    HalvingRandomSearchCV,
+    ParameterSampler,
+    RandomizedSearchCV,
+)
 from threadpoolctl import threadpool_limits
 
+from ._classifier import TwoLayerClassifier
 from ._progress import ProgressLine, joblib_progress
 
 __all__ = [
+    "check_search_data",
     "default_search_space",
     "expected_fits",
     "format_cv_results",
@@ -156,15 +163,107 @@ def make_search(
 
 
 def expected_fits(search, n_splits):
-    """How many fits ``search`` will run (before its refit), for progress."""
-    if isinstance(search, HalvingRandomSearchCV):
-        n_candidates, total = search.n_candidates, 0
-        n_rounds = 1 + math.floor(math.log(n_candidates, search.factor) + 1e-9)
-        for _ in range(n_rounds):
-            total += n_candidates
-            n_candidates = math.ceil(n_candidates / search.factor)
-        return total * n_splits
-    return search.n_iter * n_splits
+    """How many fits ``search`` will run (before its refit), for progress.
+
+    Mirrors scikit-learn's own count: for a successive-halving search, the
+    number of rounds is capped both by the candidates (``1 + floor(log(n,
+    factor))``) and by the resource (``1 + floor(log(max // min, factor))``),
+    exactly as :class:`~sklearn.model_selection.HalvingRandomSearchCV` computes
+    them, so ``expected_fits(search, k) == k * sum(search.n_candidates_)``
+    after the fit.
+
+    Parameters
+    ----------
+    search : RandomizedSearchCV or HalvingRandomSearchCV
+        An unfitted search whose resource, for halving, is not ``n_samples``
+        (as with :func:`make_search`).
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    n_fits : int
+        Fits over all rounds and folds, without the final refit.
+    """
+    if isinstance(search, RandomizedSearchCV):
+        return _n_sampled(search, search.n_iter) * n_splits
+    if not isinstance(search, HalvingRandomSearchCV):
+        raise TypeError(
+            "expected_fits counts RandomizedSearchCV and HalvingRandomSearchCV "
+            f"fits, not {type(search).__name__}'s."
+        )
+    if search.resource == "n_samples":
+        raise ValueError(
+            "expected_fits needs a search whose resource is an estimator "
+            "parameter (such as max_iter), not n_samples."
+        )
+    max_resources = search.max_resources
+    # scikit-learn's HalvingRandomSearchCV._run_search, step by step
+    min_resources = 1 if isinstance(search.min_resources, str) else search.min_resources
+    n_candidates = search.n_candidates
+    if n_candidates == "exhaust":
+        n_candidates = max_resources // min_resources
+    n_candidates = _n_sampled(search, n_candidates)
+    n_required = 1 + math.floor(math.log(n_candidates, search.factor))
+    if search.min_resources == "exhaust":
+        min_resources = max(
+            min_resources, max_resources // search.factor ** (n_required - 1)
+        )
+    n_possible = 1 + math.floor(math.log(max_resources // min_resources, search.factor))
+    if search.aggressive_elimination:
+        n_rounds = n_required
+    else:
+        n_rounds = min(n_possible, n_required)
+    total = 0
+    for _ in range(n_rounds):
+        total += n_candidates
+        n_candidates = math.ceil(n_candidates / search.factor)
+    return total * n_splits
+
+
+def _n_sampled(search, n_iter):
+    """How many candidates ``ParameterSampler`` draws (fewer for small grids)."""
+    return len(
+        ParameterSampler(
+            search.param_distributions, n_iter, random_state=search.random_state
+        )
+    )
+
+
+def check_search_data(X, y, cv=3):
+    """Validate a search's data up front, as TwoLayerClassifier.fit does.
+
+    A search would otherwise start every fit on data that each one then
+    rejects (NaN, one class, too few samples per fold) and report it only
+    after all of them failed. This runs fit's own validation once, and checks
+    that every class has at least one sample per stratified fold.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    cv : int or cross-validation generator, default=3
+        The search's folds; an int means stratified folds, as in scikit-learn.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem, as fit would, or the class with too few samples.
+    """
+    _, y_idx, _ = TwoLayerClassifier()._prepare_data(
+        X, y, None, classes=None, first_call=True
+    )
+    if isinstance(cv, Integral):
+        counts = np.bincount(y_idx)
+        if counts.min() < cv:
+            label = np.unique(np.asarray(y))[counts.argmin()]
+            raise ValueError(
+                f"class {label!r} has only {counts.min()} sample(s), fewer than "
+                f"the {cv} cross-validation folds: every fold needs each class. "
+                "Use fewer folds or more data."
+            )
 
 
 @contextmanager
@@ -193,7 +292,9 @@ def search_progress(total_fits, label="search", stream=None):
 
 
 @contextmanager
-def parallel_backend(backend="loky", scheduler=None, n_workers=None, blas_threads=1):
+def parallel_backend(
+    backend="loky", scheduler=None, n_workers=None, blas_threads=1, timeout=30
+):
     """Run the joblib work inside the block on loky or on a Dask cluster.
 
     Every fit runs with ``blas_threads`` BLAS threads, in this process and in
@@ -216,6 +317,9 @@ def parallel_backend(backend="loky", scheduler=None, n_workers=None, blas_thread
     blas_threads : int or None, default=1
         BLAS threads per fit; None leaves the libraries' defaults (faster for
         a single job, but results then depend on the thread count).
+    timeout : float, default=30
+        Seconds to wait for the connection to ``scheduler``; past them an
+        ``OSError`` is raised.
 
     Yields
     ------
@@ -241,7 +345,7 @@ def parallel_backend(backend="loky", scheduler=None, n_workers=None, blas_thread
                 "pip install 'sklmlp[dask]'."
             ) from exc
         if scheduler is not None:
-            client = stack.enter_context(Client(scheduler, timeout="30s"))
+            client = stack.enter_context(Client(scheduler, timeout=f"{timeout}s"))
         else:
             cluster = stack.enter_context(
                 LocalCluster(
@@ -264,7 +368,7 @@ def _limit_blas_threads(n_threads):
     threadpool_limits(limits=n_threads)
 
 
-def format_cv_results(cv_results, prefix=""):
+def format_cv_results(cv_results, prefix="", best_index=None):
     """A ranked text table of a search's ``cv_results_``.
 
     Parameters
@@ -273,28 +377,33 @@ def format_cv_results(cv_results, prefix=""):
         The ``cv_results_`` of a fitted search.
     prefix : str, default=""
         Pipeline step prefix to strip from the parameter names.
+    best_index : int, default=None
+        The search's ``best_index_``: that row comes first, marked ``*``.
 
     Returns
     -------
     table : str
-        One row per candidate (per round, for halving), best first: rank,
-        the parameters, mean and std of the test accuracy, mean fit seconds.
+        One row per candidate (per round, for halving): the chosen candidate
+        first, then the last round's candidates by rank, then the earlier
+        rounds'. Rank, the parameters, mean and std of the test accuracy,
+        mean fit seconds. For halving, ``rank`` is the rank within the round
+        (only the last round's candidates compete for the refit).
     """
     prefix = _step_prefix(prefix)
     params = [k for k in cv_results if k.startswith("param_")]
     names = [k.removeprefix("param_").removeprefix(prefix) for k in params]
     extra = [k for k in ("iter", "n_resources") if k in cv_results]
-    header = ["rank"] + extra + names + ["mean acc", "std acc", "fit s"]
+    header = ["", "rank"] + extra + names + ["mean acc", "std acc", "fit s"]
+    n_rows = len(cv_results["params"])
+    rounds = np.asarray(cv_results.get("iter", np.zeros(n_rows, dtype=int)))
+    ranks = _ranks_within_rounds(cv_results["mean_test_score"], rounds)
+    chosen = np.zeros(n_rows, dtype=bool)
+    if best_index is not None:
+        chosen[best_index] = True
     rows = []
-    order = np.lexsort(
-        (
-            -np.asarray(cv_results.get("iter", np.zeros(len(cv_results["params"])))),
-            cv_results["rank_test_score"],
-        )
-    )
-    for i in order:
+    for i in np.lexsort((ranks, -rounds, ~chosen)):
         rows.append(
-            [str(cv_results["rank_test_score"][i])]
+            ["*" if chosen[i] else "", str(ranks[i])]
             + [str(cv_results[k][i]) for k in extra]
             + [_format_value(cv_results[k][i]) for k in params]
             + [
@@ -309,7 +418,21 @@ def format_cv_results(cv_results, prefix=""):
     lines += [
         "  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in rows
     ]
+    if best_index is not None:
+        lines.append("* the candidate the search chose and refit")
     return "\n".join(lines)
+
+
+def _ranks_within_rounds(scores, rounds):
+    """Rank 1 = best mean score within each round; failed (NaN) fits last."""
+    scores = np.asarray(scores, dtype=float)
+    ranks = np.empty(len(scores), dtype=int)
+    for r in np.unique(rounds):
+        members = np.flatnonzero(rounds == r)
+        # NaN scores rank after every finite one
+        keys = np.where(np.isnan(scores[members]), np.inf, -scores[members])
+        ranks[members] = rankdata(keys, method="min").astype(int)
+    return ranks
 
 
 def write_cv_results(cv_results, path):

@@ -7,6 +7,7 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
@@ -261,3 +262,94 @@ def test_without_the_pin_this_process_keeps_its_blas_threads():
         )
     assert inside == {1}
     assert unpinned == before
+
+
+class _Instant(ClassifierMixin, BaseEstimator):
+    """A classifier that fits instantly, with the search space's parameters."""
+
+    def __init__(self, hidden_size=1, learning_rate=1.0, reg=0.0, max_iter=1):
+        self.hidden_size = hidden_size
+        self.learning_rate = learning_rate
+        self.reg = reg
+        self.max_iter = max_iter
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        # a different score for each candidate, so that rounds select
+        seed = int(self.hidden_size * 1000 + self.learning_rate * 1e6) % 2**31
+        rng = np.random.RandomState(seed)
+        return rng.choice(self.classes_, size=len(X))
+
+
+@pytest.mark.parametrize(
+    "n_iter, max_iter, factor",
+    [
+        (20, 5, 3),  # rounds capped by the epochs: 20 + 7 candidates, not 20 + 7 + 3
+        (20, 100, 3),
+        (1, 10, 3),
+        (2, 1, 2),
+        (3, 3, 3),
+        (9, 9, 3),
+        (27, 27, 3),
+        (243, 243, 3),  # log(243, 3) rounds to 4.999...: scikit-learn floors it
+        (8, 100, 2),
+        (50, 10, 4),
+        (81, 2, 3),
+    ],
+)
+def test_expected_fits_mirrors_scikit_learns_rounds(n_iter, max_iter, factor):
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.arange(20) % 2
+    search = make_search(
+        _Instant(),
+        search="halving",
+        n_iter=n_iter,
+        cv=2,
+        max_iter=max_iter,
+        factor=factor,
+        random_state=0,
+    )
+    predicted = expected_fits(search, 2)
+    search.fit(X, y)
+    assert predicted == 2 * sum(search.n_candidates_)
+    assert predicted == 2 * len(search.cv_results_["params"])
+
+
+def test_expected_fits_of_a_small_grid_counts_what_is_drawn():
+    search = make_search(
+        _Instant(), {"reg": [0.1, 0.2]}, search="random", n_iter=10, cv=2
+    )
+    assert expected_fits(search, 2) == 4  # the grid has only two candidates
+
+
+def test_the_table_puts_halvings_chosen_candidate_first(digits_small):
+    X, y = digits_small
+    search = make_search(
+        TwoLayerClassifier(random_state=0),
+        search="halving",
+        n_iter=9,
+        cv=2,
+        max_iter=9,
+        random_state=0,
+    ).fit(X, y)
+    table = format_cv_results(search.cv_results_, best_index=search.best_index_)
+    rows = table.splitlines()[2:-1]
+    assert rows[0].startswith("*") and sum(r.startswith("*") for r in rows) == 1
+    best = search.cv_results_["params"][search.best_index_]
+    header = table.splitlines()[0].split()
+    names = header[: header.index("mean")]
+    first = dict(zip(names, rows[0].lstrip("*").split()[: len(names)], strict=True))
+    assert int(first["hidden_size"]) == best["hidden_size"]
+    assert first["iter"] == str(search.n_iterations_ - 1) and first["rank"] == "1"
+    assert table.splitlines()[-1].startswith("* the candidate the search chose")
+    # every round has its own ranks 1..n
+    for r, n in enumerate(search.n_candidates_):
+        ranks = [
+            int(row.lstrip("*").split()[0])
+            for row in rows
+            if row.lstrip("*").split()[1] == str(r)
+        ]
+        assert sorted(ranks)[0] == 1 and len(ranks) == n
