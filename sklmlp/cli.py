@@ -10,23 +10,26 @@ successive-halving search; ``sklmlp fit`` trains one configuration and
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import sys
 import time
 import warnings
 from pathlib import Path
 
 import joblib
-import numpy as np
-import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklmlp import TwoLayerClassifier, __version__
-from sklmlp.datasets import DATA_FILE_SUFFIXES, DATA_SET_NAMES, load_dataset
+from sklmlp import TwoLayerClassifier
+from sklmlp._cli_args import MODEL_FILE, build_parser
+from sklmlp.datasets import load_dataset
+from sklmlp.provenance import (
+    data_set_name,
+    get_provenance,
+    record_provenance,
+    split_fingerprint,
+)
 from sklmlp.search import (
     check_search_data,
     expected_fits,
@@ -38,240 +41,11 @@ from sklmlp.search import (
 )
 
 STEP = "clf"
-MODEL_FILE = "model.joblib"
 IMAGE_SHAPES = {"digits": (8, 8), "fashion-mnist": (28, 28), "cifar10": (3, 32, 32)}
-DATA_HELP = (
-    f"{', '.join(DATA_SET_NAMES)} (bundled: digits), or a "
-    f"{' / '.join(DATA_FILE_SUFFIXES)} file"
-)
-# What a saved model records of its data, as the attribute sklmlp_provenance.
-PROVENANCE = "sklmlp_provenance"
 
 
 class CommandError(Exception):
     """A failure to report as one line and exit status 1."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (status 2)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show ``(default: X)`` unless the help already says what None means."""
-
-    def _get_help_string(self, action):
-        if action.default is None or "(default:" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    formatter = _DefaultsFormatter
-    parser = _Parser(
-        prog="sklmlp",
-        description="Tune, train and evaluate TwoLayerClassifier, a NumPy "
-        "two-layer network. Without a command, runs 'tune'.",
-        formatter_class=formatter,
-    )
-    parser.add_argument("--version", action="version", version=__version__)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    data = _Parser(add_help=False)
-    data.add_argument("--data", default="digits", help=DATA_HELP)
-    data.add_argument(
-        "--data-home",
-        metavar="DIR",
-        help="folder of the Fashion-MNIST or CIFAR-10 files (default: "
-        "$SKLMLP_DATA, then Debian's dataset-fashion-mnist)",
-    )
-    data.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        metavar="SEED",
-        help="seed of the train/test split (for data without its own split), "
-        "of the draws and of the fits",
-    )
-
-    model = _Parser(add_help=False)
-    model.add_argument(
-        "--scale",
-        choices=["standard", "none"],
-        default="standard",
-        help="standardise the features first",
-    )
-    model.add_argument(
-        "--out",
-        metavar="DIR",
-        help=f"write {MODEL_FILE}, summary.json and plots to this folder, "
-        "created and checked before any training (default: write nothing)",
-    )
-
-    tune = commands.add_parser(
-        "tune",
-        parents=[data, model],
-        formatter_class=formatter,
-        help="search hidden_size, learning_rate and reg (default command)",
-    )
-    tune.add_argument(
-        "--search",
-        choices=["random", "halving"],
-        default="random",
-        help="random search, or successive halving with epochs as the resource",
-    )
-    tune.add_argument(
-        "--n-iter", type=_positive_int, default=20, metavar="N", help="candidates"
-    )
-    tune.add_argument(
-        "--cv",
-        type=_at_least_two,
-        default=3,
-        metavar="K",
-        help="stratified cross-validation folds",
-    )
-    tune.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=-1,
-        metavar="J",
-        help="parallel fits; -1 for all cores (or all Dask workers)",
-    )
-    tune.add_argument(
-        "--max-iter",
-        type=_positive_int,
-        default=100,
-        metavar="E",
-        help="epochs per fit; the most any fit gets with halving",
-    )
-    tune.add_argument(
-        "--backend",
-        choices=["loky", "dask"],
-        default="loky",
-        help="joblib backend; dask without --scheduler starts a local cluster",
-    )
-    tune.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run the fits on this Dask scheduler's cluster (implies dask; "
-        "default: none)",
-    )
-    tune.add_argument(
-        "--timeout",
-        type=_positive_float,
-        default=10.0,
-        metavar="S",
-        help="seconds to wait for --scheduler to answer",
-    )
-
-    fit = commands.add_parser(
-        "fit",
-        parents=[data, model],
-        formatter_class=formatter,
-        help="train one configuration",
-    )
-    fit.add_argument(
-        "--hidden-size", type=_positive_int, default=100, help="hidden ReLU units"
-    )
-    fit.add_argument(
-        "--solver", choices=["sgd", "adam"], default="adam", help="update rule"
-    )
-    fit.add_argument(
-        "--learning-rate", type=_positive_float, default=1e-3, help="initial step"
-    )
-    fit.add_argument(
-        "--learning-rate-decay",
-        type=_fraction,
-        default=1.0,
-        help="factor on the step after every epoch, in (0, 1]",
-    )
-    fit.add_argument(
-        "--momentum",
-        type=_unit_interval,
-        default=0.9,
-        help="momentum of sgd (Nesterov), in [0, 1]",
-    )
-    fit.add_argument(
-        "--reg",
-        type=_non_negative_float,
-        default=1e-4,
-        help="L2 penalty reg * (sum(W1**2) + sum(W2**2))",
-    )
-    fit.add_argument(
-        "--batch-size", type=_positive_int, default=200, help="minibatch size"
-    )
-    fit.add_argument("--max-iter", type=_positive_int, default=200, help="most epochs")
-    fit.add_argument(
-        "--early-stopping",
-        action="store_true",
-        help="hold out 10%% of the training data and stop when its accuracy "
-        "stops improving",
-    )
-    fit.add_argument("--verbose", action="store_true", help="print one line per epoch")
-
-    evaluate = commands.add_parser(
-        "evaluate",
-        formatter_class=formatter,
-        help="score a saved model on the test split it was held out from",
-    )
-    evaluate.add_argument(
-        "--model",
-        required=True,
-        metavar="FILE",
-        help=f"a {MODEL_FILE} written by 'sklmlp fit' or 'sklmlp tune' --out",
-    )
-    evaluate.add_argument(
-        "--data",
-        help="the data set to score on; must be the one the model was trained "
-        "on (default: the one the model records)",
-    )
-    evaluate.add_argument(
-        "--data-home",
-        metavar="DIR",
-        help="folder of the Fashion-MNIST or CIFAR-10 files (default: the one "
-        "the model records, then $SKLMLP_DATA)",
-    )
-    return parser
-
-
-def _number(kind, text, check, requirement):
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and check(value)):
-        raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _number(int, text, lambda v: v >= 1, "a positive integer")
-
-
-def _at_least_two(text: str) -> int:
-    return _number(int, text, lambda v: v >= 2, "at least 2")
-
-
-def _n_jobs(text: str) -> int:
-    return _number(int, text, lambda v: v != 0, "a positive integer or -1 (all)")
-
-
-def _positive_float(text: str) -> float:
-    return _number(float, text, lambda v: v > 0, "positive")
-
-
-def _non_negative_float(text: str) -> float:
-    return _number(float, text, lambda v: v >= 0, "non-negative")
-
-
-def _fraction(text: str) -> float:
-    return _number(float, text, lambda v: 0 < v <= 1, "in (0, 1]")
-
-
-def _unit_interval(text: str) -> float:
-    return _number(float, text, lambda v: 0 <= v <= 1, "in [0, 1]")
 
 
 def run_tune(args: argparse.Namespace) -> None:
@@ -318,8 +92,7 @@ def run_tune(args: argparse.Namespace) -> None:
     print(f"Search time: {seconds:.1f} s")
     if out is not None:
         model = search.best_estimator_
-        provenance = _provenance(args, data, "tune")
-        _save_model(model, provenance, out)
+        provenance = _save_model(model, data, args, out, command="tune")
         write_cv_results(search.cv_results_, out / "cv_results.csv")
         summary = {
             "command": "tune",
@@ -375,8 +148,7 @@ def run_fit(args: argparse.Namespace) -> None:
     print(f"Test accuracy: {test_accuracy:.4f}")
     print(f"Training time: {seconds:.1f} s")
     if out is not None:
-        provenance = _provenance(args, data, "fit")
-        _save_model(model, provenance, out)
+        provenance = _save_model(model, data, args, out, command="fit")
         summary = {
             "command": "fit",
             "data": provenance["data"],
@@ -395,8 +167,8 @@ def run_evaluate(args: argparse.Namespace) -> None:
     """Score a saved model on the test split recorded in it, and only that."""
     path = Path(args.model)
     model = _load_model(path)
-    provenance = getattr(model, PROVENANCE, None)
-    if not isinstance(provenance, dict) or "test_fingerprint" not in provenance:
+    provenance = get_provenance(model)
+    if provenance is None:
         raise CommandError(
             f"{path} does not record the data and split it was trained on (it "
             "was not written by 'sklmlp fit' or 'sklmlp tune' --out), so its test "
@@ -404,7 +176,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
             "data it never saw."
         )
     trained_on = provenance["data"]
-    name = trained_on if args.data is None else _data_name(args.data)
+    name = trained_on if args.data is None else data_set_name(args.data)
     if name != trained_on:
         raise CommandError(
             f"{path} was trained on {trained_on}, not {name}; its held-out score "
@@ -412,7 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
         )
     data_home = args.data_home or provenance.get("data_home")
     data = _load(name, data_home, provenance["random_state"])
-    if _fingerprint(data) != provenance["test_fingerprint"]:
+    if split_fingerprint(data) != provenance["test_fingerprint"]:
         raise CommandError(
             f"the test split of {data.DESCR} differs from the one {path} was "
             f"evaluated on when it was saved ({provenance['n_test']} rows): the "
@@ -492,42 +264,18 @@ def _load_model(path):
     return model
 
 
-def _data_name(data):
-    """A data set's name, or a data file's absolute path."""
-    return data if data in DATA_SET_NAMES else str(Path(data).resolve())
-
-
-def _fingerprint(data):
-    """SHA-256 of the test rows and labels: equal only for the same split."""
-    digest = hashlib.sha256()
-    for array in (data.X_test, data.y_test):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def _provenance(args, data, command):
-    """What a saved model records of its data, so evaluate can hold it out."""
-    return {
-        "command": command,
-        "data": _data_name(args.data),
-        "data_home": None
-        if args.data_home is None
-        else str(Path(args.data_home).resolve()),
-        "description": data.DESCR,
-        "random_state": args.random_state,
-        "n_train": len(data.y_train),
-        "n_test": len(data.y_test),
-        "test_fingerprint": _fingerprint(data),
-        "sklmlp_version": __version__,
-        "sklearn_version": sklearn.__version__,
-    }
-
-
-def _save_model(model, provenance, out):
-    setattr(model, PROVENANCE, provenance)
+def _save_model(model, data, args, out, command):
+    """Write ``out/model.joblib`` with its provenance record; return the record."""
+    record = record_provenance(
+        model,
+        data,
+        args.data,
+        data_home=args.data_home,
+        random_state=args.random_state,
+        command=command,
+    )
     joblib.dump(model, out / MODEL_FILE)
+    return record
 
 
 def _pipeline(scale, clf):

@@ -242,3 +242,10 @@ def test_bad_data_files(tmp_path, name, content, message):
         load_data_file(tmp_path / name)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_data_file(tmp_path / "missing.npz")
+
+
+def test_an_unknown_data_set_name_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown data set 'mnist': use one of digits"):
+        load_dataset("mnist")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_dataset("missing.npz")
