@@ -113,6 +113,8 @@ class TrainingCurveDisplay:
             Itself, with the artists stored.
         """
         plt = _pyplot()
+        from matplotlib.ticker import MaxNLocator
+
         if ax is None:
             _, ax = plt.subplots()
         epochs = np.arange(1, len(self.loss_curve) + 1)
@@ -125,6 +127,8 @@ class TrainingCurveDisplay:
                 epochs, self.validation_loss_curve, label="validation loss"
             )
         ax.set_xlabel("epoch")
+        # Whole epochs only (no 2.5), at round numbers (10, 20, not 8, 16).
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
         ax.set_ylabel("loss")
         self.accuracy_ax_ = None
         if self.validation_scores is not None and len(self.validation_scores):
@@ -145,6 +149,9 @@ class TrainingCurveDisplay:
 class WeightImageDisplay:
     """First-layer weights of hidden units, tiled as images.
 
+    All tiles share one colour scale, symmetric around 0 and shown by a
+    colorbar, so that a strong unit looks strong next to a weak one.
+
     Parameters
     ----------
     weights : ndarray of shape (n_features, n_units)
@@ -160,9 +167,16 @@ class WeightImageDisplay:
     Attributes
     ----------
     image_ : ndarray
-        The tiled image, each tile scaled to [0, 1].
+        The tiled weights, ``(height, width)`` or ``(height, width, 3)`` per
+        tile, NaN in the gaps between tiles.
+    scale_ : float
+        The largest absolute weight shown: the colour scale runs from
+        ``-scale_`` to ``scale_``.
     im_ : matplotlib AxesImage
-        The drawn image.
+        The drawn image. Grey images are drawn in weight units; colour images
+        as RGB, each channel ``0.5 + weight / (2 * scale_)``.
+    colorbar_ : matplotlib Colorbar
+        The weight scale (per colour channel for colour images).
     ax_ : matplotlib Axes
         The axes.
     figure_ : matplotlib Figure
@@ -220,7 +234,7 @@ class WeightImageDisplay:
         return cls(W1[:, units], tuple(image_shape), units).plot(ax=ax, n_cols=n_cols)
 
     def plot(self, ax=None, n_cols=None, cmap="gray"):
-        """Draw the tiles.
+        """Draw the tiles and their colorbar.
 
         Parameters
         ----------
@@ -229,7 +243,7 @@ class WeightImageDisplay:
         n_cols : int, default=None
             Tiles per row; about the square root of the number of units.
         cmap : str, default="gray"
-            Colour map of grey images.
+            Colour map of grey images (and of the colorbar).
 
         Returns
         -------
@@ -237,33 +251,67 @@ class WeightImageDisplay:
             Itself, with the artists stored.
         """
         plt = _pyplot()
-        tiles = [self._tile(w) for w in np.asarray(self.weights).T]
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        weights = np.asarray(self.weights, dtype=float)
+        tiles = [self._tile(w) for w in weights.T]
         n_cols = n_cols or int(np.ceil(np.sqrt(len(tiles))))
         n_rows = int(np.ceil(len(tiles) / n_cols))
         height, width = tiles[0].shape[:2]
         pad = 1
         shape = (n_rows * (height + pad) - pad, n_cols * (width + pad) - pad)
-        grid = np.ones(shape + tiles[0].shape[2:])
+        grid = np.full(shape + tiles[0].shape[2:], np.nan)
         for i, tile in enumerate(tiles):
             top, left = (i // n_cols) * (height + pad), (i % n_cols) * (width + pad)
             grid[top : top + height, left : left + width] = tile
+        scale = float(np.abs(weights).max()) or 1.0
+        norm = Normalize(-scale, scale)
         if ax is None:
             _, ax = plt.subplots()
-        self.im_ = ax.imshow(grid, cmap=cmap if grid.ndim == 2 else None)
+        if grid.ndim == 2:
+            # NaN gaps are "bad" pixels: left transparent.
+            self.im_ = ax.imshow(grid, cmap=cmap, norm=norm)
+            mappable, label = self.im_, "weight"
+        else:
+            # RGB has no colour map: map each channel linearly, 0 to mid grey.
+            rgb = np.where(np.isnan(grid), 1.0, 0.5 + grid / (2 * scale))
+            self.im_ = ax.imshow(np.clip(rgb, 0.0, 1.0))
+            mappable = ScalarMappable(norm=norm, cmap=cmap)
+            label = "weight (each colour channel)"
         ax.set_axis_off()
         ax.set_title(f"First-layer weights of {len(tiles)} hidden units")
-        self.image_, self.ax_, self.figure_ = grid, ax, ax.figure
+        self.colorbar_ = ax.figure.colorbar(mappable, ax=ax, label=label)
+        self.image_, self.scale_ = grid, scale
+        self.ax_, self.figure_ = ax, ax.figure
         return self
 
     def _tile(self, w):
-        """One unit's weights as an image scaled to [0, 1]."""
+        """One unit's weights as an image, (height, width) or (height, width, 3)."""
         shape = self.image_shape
         if len(shape) == 3 and shape[0] == 3 and shape[2] != 3:
-            image = w.reshape(shape).transpose(1, 2, 0)  # planes -> pixels
-        else:
-            image = w.reshape(shape)
-        low, high = image.min(), image.max()
-        return (image - low) / (high - low) if high > low else np.zeros_like(image)
+            return w.reshape(shape).transpose(1, 2, 0)  # planes -> pixels
+        return w.reshape(shape)
+
+
+def _log_subs(low, high):
+    """The fewest multiples of each power of ten that label 3 ticks in view.
+
+    Over a few decades the powers of ten are enough; the default learning-rate
+    range, 3e-4 to 3e-2, needs the 3x multiples as well.
+    """
+    powers = 10.0 ** np.arange(np.floor(np.log10(low)), np.ceil(np.log10(high)) + 1)
+    for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0)):
+        ticks = np.outer(powers, subs)
+        if np.count_nonzero((ticks >= low) & (ticks <= high)) >= 3:
+            return subs
+    return np.arange(1.0, 10.0)
+
+
+def _log_label(value, _pos=None):
+    """``3e-4`` rather than 3x10^-4: short enough for two labels a decade."""
+    mantissa, exponent = f"{value:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 class SearchResultsDisplay:
@@ -338,7 +386,7 @@ class SearchResultsDisplay:
             Itself, with the artists stored.
         """
         plt = _pyplot()
-        from matplotlib.ticker import NullFormatter
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
         results = self.cv_results
         column = {name: self._column(name) for name in ("learning_rate", "reg")}
@@ -357,8 +405,13 @@ class SearchResultsDisplay:
                 column[name], scores, c=hidden, s=sizes, cmap="viridis"
             )
             ax.set_xscale("log")
+            # Labelled ticks for the range in view: one label a decade is
+            # too few over the two decades of the default learning rates.
+            ax.xaxis.set_major_locator(LogLocator(subs=_log_subs(*ax.get_xlim())))
+            ax.xaxis.set_major_formatter(FuncFormatter(_log_label))
             ax.xaxis.set_minor_formatter(NullFormatter())  # no crowded labels
             ax.set_xlabel(name)
+            ax.set_title(f"Mean CV accuracy by {name}")
             self.scatters_.append(scatter)
         axes[0].set_ylabel("mean CV accuracy")
         self.colorbar_ = axes[0].figure.colorbar(
