@@ -6,6 +6,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from _extras import importorskip
+
 
 def _numerical_gradient(f, x, h=1e-5):
     """Central-difference gradient of the scalar function ``f()`` w.r.t. ``x``.
@@ -67,7 +69,7 @@ def dask_cluster():
     Single-threaded worker processes, no dashboard, only 127.0.0.1, and
     timeouts on start-up and shutdown so that a broken cluster fails fast.
     """
-    distributed = pytest.importorskip("distributed")
+    distributed = importorskip("distributed", extra="dask")
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,

@@ -14,6 +14,8 @@ from sklearn.utils.fixes import parse_version
 
 from sklmlp import TwoLayerClassifier
 
+from _extras import importorskip
+
 # Read from scikit-learn, not from sklmlp: sklearn.callback arrived in 1.9
 # (the base version, so that a 1.9 development version counts).
 SKLEARN_HAS_CALLBACKS = parse_version(
@@ -97,7 +99,7 @@ def test_scoring_monitor_records_one_score_per_epoch(small_problem):
 def test_progress_bar_reaches_the_classifier_inside_a_parallel_search(
     small_problem, capsys
 ):
-    pytest.importorskip("rich", reason="ProgressBar needs the rich package")
+    importorskip("rich", extra="test")
     from sklearn.callback import ProgressBar
 
     X, y = small_problem

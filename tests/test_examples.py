@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+from _extras import importorskip
+
+matplotlib = importorskip("matplotlib", extra="plot")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 

@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+from _extras import importorskip
+
+matplotlib = importorskip("matplotlib", extra="plot")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
