@@ -93,7 +93,7 @@ def test_dataframe_input_sets_feature_names(small_problem):
 def test_string_labels_through_cross_validate(digits_subset):
     X, y = digits_subset
     names = np.array(["zero", "one", "two", "three", "four"] * 2)
-    labels = names[y] + np.where(y >= 5, "+5", "")
+    labels = np.char.add(names[y], np.where(y >= 5, "+5", ""))  # NumPy < 2 too
     pipe = make_pipeline(
         StandardScaler(), TwoLayerClassifier(learning_rate=0.01, random_state=0)
     )
