@@ -82,3 +82,24 @@ def dask_cluster():
         yield cluster
     finally:
         cluster.close(timeout=30)
+
+
+def _mapped_file_mib():
+    """Resident memory of this process's file mappings, in MiB.
+
+    A mapped file's pages count as ``RssFile`` when the file is on disk and as
+    ``RssShmem`` when it is on tmpfs (a /tmp or /dev/shm held in memory).
+    """
+    kib = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            name, _, value = line.partition(":")
+            if name in ("RssFile", "RssShmem"):
+                kib[name] = int(value.split()[0])
+    return sum(kib.values()) / 1024
+
+
+@pytest.fixture
+def mapped_file_mib():
+    """A function measuring the file pages mapped into this process (Linux)."""
+    return _mapped_file_mib

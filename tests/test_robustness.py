@@ -107,49 +107,6 @@ def test_extremely_imbalanced_classes(class_weight):
     assert score > (0.85 if class_weight else 0.5)
 
 
-def _resident_file_mib():
-    """Resident memory of this process's file mappings, in MiB.
-
-    A mapped file's pages count as ``RssFile`` when the file is on disk and as
-    ``RssShmem`` when it is on tmpfs (a /tmp or /dev/shm held in memory).
-    """
-    kib = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            name, _, value = line.partition(":")
-            if name in ("RssFile", "RssShmem"):
-                kib[name] = int(value.split()[0])
-    if len(kib) < 2:
-        pytest.skip("needs Linux's /proc/self/status")
-    return sum(kib.values()) / 1024
-
-
-def test_a_read_only_memmap_does_not_pile_up_resident_pages(tmp_path):
-    rng = np.random.RandomState(0)
-    X_mem = np.lib.format.open_memmap(
-        tmp_path / "X.npy", "w+", np.float32, (64_000, 784)
-    )  # 191 MiB
-    for start in range(0, 64_000, 8_000):
-        X_mem[start : start + 8_000] = rng.rand(8_000, 784)
-    y = (X_mem[:, 0] > 0.5).astype(int)
-    del X_mem
-    file_mib = 64_000 * 784 * 4 / 2**20
-
-    # Control: reading the whole file through a mapping that keeps its pages
-    # shows in the measurement, wherever tmp_path lives.
-    X_kept = np.load(tmp_path / "X.npy", mmap_mode="r")
-    before = _resident_file_mib()
-    np.asarray(X_kept).sum()
-    assert _resident_file_mib() - before > 0.75 * file_mib
-    del X_kept  # unmapped: its pages leave the measurement
-
-    X = np.load(tmp_path / "X.npy", mmap_mode="r")
-    before = _resident_file_mib()
-    _fit(TwoLayerClassifier(hidden_size=4, max_iter=1, random_state=0), X, y)
-    grown = _resident_file_mib() - before
-    assert grown < 0.25 * file_mib  # without the release: the whole file
-
-
 def test_only_read_only_memmaps_have_their_pages_released(tmp_path):
     from sklmlp._memmap import read_only_mapping
 
