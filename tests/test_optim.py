@@ -1,9 +1,20 @@
 """One update step of each rule, against values computed by hand."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
-from sklmlp._optim import SGD, Adam, decay_learning_rate, make_optimizer
+from sklmlp import TwoLayerClassifier
+from sklmlp._optim import (
+    FLUSH_INTERVAL,
+    SGD,
+    Adam,
+    decay_learning_rate,
+    flush_underflow,
+    make_optimizer,
+)
 
 
 def _one_param(value=1.0):
@@ -86,3 +97,53 @@ def test_decay_multiplies_the_step():
 def test_unknown_solver():
     with pytest.raises(ValueError, match="solver"):
         make_optimizer("lbfgs", _one_param(), 0.1, 0.9, True)
+
+
+def _subnormal_count(arrays):
+    return sum(
+        int(np.count_nonzero((a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)))
+        for a in arrays
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", learning_rate=3e-2, reg=0.01),
+        dict(solver="sgd", learning_rate=0.1, momentum=0.9, reg=0.1),
+    ],
+    ids=["adam", "sgd"],
+)
+def test_no_subnormal_values_build_up_in_weights_or_optimizer_state(params):
+    # 1,500 minibatches with strong steps and L2: hidden units die, and their
+    # moments, velocities and weights decay geometrically towards zero; without
+    # flush_underflow some end subnormal (Adam: 42 entries, SGD: 1).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 20)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    clf = TwoLayerClassifier(
+        hidden_size=64,
+        batch_size=10,
+        max_iter=75,
+        tol=0,
+        random_state=0,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    state = clf._optimizer.state()
+    assert any(np.count_nonzero(a == 0) for a in state)  # something did decay away
+    assert _subnormal_count(clf._params() + state) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_flush_underflow_zeroes_only_what_could_turn_subnormal(dtype):
+    tiny = np.finfo(dtype).tiny
+    threshold = tiny / 0.9**FLUSH_INTERVAL
+    values = np.array(
+        [0.0, tiny / 2, tiny, threshold / 2, -threshold / 2, 2 * threshold, 1e-3], dtype
+    )
+    flushed = values.copy()
+    flush_underflow([flushed], decay=0.9)
+    np.testing.assert_array_equal(flushed, [0, 0, 0, 0, 0, values[5], values[6]])
