@@ -88,7 +88,12 @@ class SGD:
 
     @property
     def decay(self):
-        """Factor per step by which the state shrinks without a gradient."""
+        """Factor per step by which the state shrinks without a gradient.
+
+        Without momentum (0) the velocity is one step, nothing accumulates,
+        and momentum 1 never shrinks it; 0.5 then sets a flush threshold of
+        about 2e-19 in float32, still far below any weight that matters.
+        """
         return self.momentum if 0 < self.momentum < 1 else 0.5
 
     def gradient_target(self):

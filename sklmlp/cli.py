@@ -14,6 +14,7 @@ import json
 import sys
 import time
 import warnings
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import joblib
@@ -201,6 +202,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
     )
 
 
+@contextmanager
 def _backend(backend, args):
     """The joblib backend of a search, with its failures as CommandErrors."""
     if backend == "dask":
@@ -214,33 +216,25 @@ def _backend(backend, args):
         raise CommandError(
             f"--scheduler {args.scheduler!r} is not an address like tcp://HOST:8786."
         )
-    return _CheckedBackend(
-        parallel_backend(
-            backend, args.scheduler, _workers(args.n_jobs), timeout=args.timeout
-        ),
-        args.scheduler,
-        args.timeout,
-    )
-
-
-class _CheckedBackend:
-    """Enter a ``parallel_backend`` context; a failed connection is one line."""
-
-    def __init__(self, context, scheduler, timeout):
-        self.context, self.scheduler, self.timeout = context, scheduler, timeout
-
-    def __enter__(self):
+    with ExitStack() as stack:
         try:
-            return self.context.__enter__()
-        except (OSError, TimeoutError) as exc:
+            stack.enter_context(
+                parallel_backend(
+                    backend, args.scheduler, _workers(args.n_jobs), timeout=args.timeout
+                )
+            )
+        except OSError as exc:  # a timed-out connection, or a cluster that failed
+            where = (
+                f"the Dask scheduler at {args.scheduler}"
+                if args.scheduler
+                else "a local Dask cluster"
+            )
             raise CommandError(
-                f"cannot reach the Dask scheduler at {self.scheduler} within "
-                f"{self.timeout:g} s ({type(exc).__name__}); is it running? "
-                "(--timeout sets the wait)"
+                f"cannot reach {where} within {args.timeout:g} s "
+                f"({type(exc).__name__}: {exc}); is it running? (--timeout sets "
+                "the wait)"
             ) from None
-
-    def __exit__(self, *exc_info):
-        return self.context.__exit__(*exc_info)
+        yield
 
 
 def _load(name, data_home, random_state):

@@ -252,13 +252,12 @@ def check_search_data(X, y, cv=3):
     ValueError
         Naming the problem, as fit would, or the class with too few samples.
     """
-    _, y_idx, _ = TwoLayerClassifier()._prepare_data(
-        X, y, None, classes=None, first_call=True
-    )
+    clf = TwoLayerClassifier()
+    _, y_idx, _ = clf._prepare_data(X, y, None, classes=None, first_call=True)
     if isinstance(cv, Integral):
         counts = np.bincount(y_idx)
         if counts.min() < cv:
-            label = np.unique(np.asarray(y))[counts.argmin()]
+            label = clf.classes_[counts.argmin()].tolist()  # a plain repr
             raise ValueError(
                 f"class {label!r} has only {counts.min()} sample(s), fewer than "
                 f"the {cv} cross-validation folds: every fold needs each class. "
