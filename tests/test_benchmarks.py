@@ -3,7 +3,10 @@
 Nothing is timed here; the figures come from running the scripts by hand.
 """
 
+import importlib.util
+import re
 import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,14 +24,65 @@ def test_bench_search_smoke(capsys):
     assert "speed-up over n_jobs=1" in out and "wall time / random's" in out
 
 
+def _table_rows(out, first_cells):
+    """Rows of a printed table whose first cells are ``first_cells``."""
+    rows = [line.split() for line in out.splitlines()]
+    return [row for row in rows if row[: len(first_cells)] == first_cells]
+
+
 def test_bench_epoch_smoke(capsys):
     module = runpy.run_path(str(BENCHMARKS / "bench_epoch.py"))
-    assert module["main"](["--smoke"]) == 0
+    assert module["main"](["--smoke", "--threads", "1"]) == 0
     out = capsys.readouterr().out
-    assert "sklmlp/floor" in out and "sklmlp/MLP" in out
-    rows = [line.split() for line in out.splitlines() if line.strip().startswith("16 ")]
-    assert [row[1] for row in rows] == ["float32", "float64"]
+    for column in ("sklmlp/floor", "sklmlp/MLP", "sklmlp/torch", "sklmlp/skorch"):
+        assert column in out
+    rows = _table_rows(out, ["1", "16"])
+    assert [row[2] for row in rows] == ["float32", "float64"]
+    # threads, hidden, dtype, 5 timings, 4 ratios, 2 peak allocations
+    assert all(len(row) == 14 for row in rows)
+    has_torch = importlib.util.find_spec("torch") is not None
+    assert all((row[6] != "-") == has_torch for row in rows)
+    assert ("PyTorch is not installed" in out) != has_torch
+    goals = out.split("goals:")[1].split("predict_proba")[0].splitlines()[1:]
+    assert len(goals) >= 2
+    assert all(line.split()[-1] == "met" or "not met" in line for line in goals)
     assert "predict_proba on 20,000 rows" in out
+
+
+def test_bench_epoch_without_torch_selects_rows(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
+    module = runpy.run_path(str(BENCHMARKS / "bench_epoch.py"))
+    argv = ["--smoke", "--threads", "1", "2", "--hidden", "8", "--dtype", "float32"]
+    assert module["main"](argv) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch is not installed: measuring without PyTorch and skorch" in out
+    rows = [row for row in _table_rows(out, []) if row[1:3] == ["8", "float32"]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    for row in rows:
+        floor, ours, mlp, torch, skorch = row[3:8]
+        assert torch == skorch == "-" and "-" not in (floor, ours, mlp)
+        assert row[10:12] == ["-", "-"]  # sklmlp/torch, sklmlp/skorch
+    assert "sklmlp/MLP <= 0.50 (2 threads, hidden 8, float32)" in out
+
+
+def test_bench_epoch_goal_lines():
+    module = runpy.run_path(str(BENCHMARKS / "bench_epoch.py"))
+    results = {
+        (2, 500, "float32"): {"floor": 1.0, "sklmlp": 1.3, "mlp": 2.0, "torch": 1.5},
+        (1, 500, "float32"): {"floor": 1.0, "sklmlp": 1.3, "mlp": 2.8},
+        (1, 100, "float64"): {"floor": 1.0, "sklmlp": 1.1, "mlp": 3.0},
+    }
+    lines = module["goal_lines"](results)
+    parsed = [re.fullmatch(r"(.+\)) +(\d+\.\d\d)  (met|not met)", x) for x in lines]
+    assert [match.groups() for match in parsed] == [
+        ("sklmlp/floor <= 1.35 (2 threads, hidden 500, float32)", "1.30", "met"),
+        ("sklmlp/floor <= 1.25 (1 thread, hidden 500, float32)", "1.30", "not met"),
+        ("sklmlp/torch <= 0.80 (2 threads, hidden 500, float32)", "0.87", "not met"),
+        ("sklmlp/MLP <= 0.50 (2 threads, hidden 500, float32)", "0.65", "not met"),
+        ("sklmlp/MLP <= 0.50 (1 thread, hidden 500, float32)", "0.46", "met"),
+        ("sklmlp/MLP <= 0.50 (1 thread, hidden 100, float64)", "0.37", "met"),
+    ]
+    assert module["goal_lines"]({}) == []
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
