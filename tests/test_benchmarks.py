@@ -9,6 +9,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -99,3 +100,43 @@ def test_bench_memmap_smoke(capsys):
     assert module["main"](["--smoke"]) == 0
     out = capsys.readouterr().out
     assert "peak anonymous memory" in out and "peak resident memory in all" in out
+
+
+@pytest.mark.parametrize("method", ["auto", "partial_fit"])
+def test_bench_subnormal_smoke(capsys, method):
+    module = runpy.run_path(str(BENCHMARKS / "bench_subnormal.py"))
+    assert module["main"](["--smoke", "--method", method]) == 0
+    out = capsys.readouterr().out
+    assert "later/first" in out and "vs median" in out and "subnormal W,b" in out
+    rows = _table_rows(out, ["adam", "16"]) + _table_rows(out, ["sgd", "16"])
+    assert len(rows) == 8 + 2 + 2  # the grid, 2 random draws, 2 sgd runs
+    assert ["adam", "16", "0.03", "0.01"] in [row[:4] for row in rows]
+    assert all(row[-1] == "met" or row[-2:] == ["not", "met"] for row in rows)
+    assert all(int(row[8]) >= 0 for row in rows)  # subnormal weight entries
+    assert "summary: " in out and " of 12 configurations meet both goals" in out
+
+
+def test_bench_subnormal_counts_and_ratios():
+    module = runpy.run_path(str(BENCHMARKS / "bench_subnormal.py"))
+    count = module["subnormal_count"]
+    tiny32 = np.finfo(np.float32).tiny
+    arrays = [
+        np.array([0.0, tiny32 / 4, -tiny32 / 4, tiny32, 1.0], dtype=np.float32),
+        np.array([1e-310, tiny32 / 4, 0.0], dtype=np.float64),
+        np.array([1, 0]),
+    ]
+    assert count(arrays) == 3
+
+    adam, sgd = ("adam", 300, 3e-2, 0.01), ("sgd", 300, 3e-2, 0.01)
+    runs = {
+        ("adam", 300, 1e-3, 1e-4): ([1.0, 1.0, 1.0, 1.1, 1.0], None, 0, 0),
+        adam: ([1.0, 1.0, 1.0, 2.0, 2.0], None, 5, 7),
+        ("adam", 300, 3e-4, 0.1): ([1.0, 1.0], "diverged", 0, None),
+        sgd: ([0.5, 0.5, 0.5, 0.5, 0.5], None, 0, 0),
+    }
+    rows = module["summarise"](runs)
+    assert rows[("adam", 300, 3e-4, 0.1)] is None
+    first, later, slowdown, vs_median, met = rows[adam]
+    assert (first, later, slowdown, met) == (1.0, 2.0, 2.0, False)
+    assert vs_median == pytest.approx(1.0 / np.median([1.0, 1.0]))
+    assert rows[sgd][2:] == (1.0, 1.0, True)  # compared with sgd runs only
