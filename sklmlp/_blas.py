@@ -1,11 +1,11 @@
 """In-place BLAS on C-ordered NumPy arrays, through ``scipy.linalg.blas``.
 
-The training loop sends every matrix product through one BLAS library, so that
-two OpenBLAS thread pools (NumPy's and SciPy's) never spin against each other,
-and uses ``gemm``'s ``beta`` to accumulate into an existing array instead of
-allocating a new one. SciPy's wrappers expect Fortran order; a C-ordered
-``C = op(A) @ op(B)`` is computed as the Fortran product
-``C.T = op(B).T @ op(A).T``, which needs no copies.
+Every dense matrix product of sklmlp goes through one BLAS library, so that
+two OpenBLAS thread pools (NumPy's and SciPy's) never spin against each other
+in the training loop; :func:`gemm` can write into an existing array
+(``beta=0``) or accumulate into it instead of allocating a new one. SciPy's
+wrappers expect Fortran order; a C-ordered ``C = op(A) @ op(B)`` is computed
+as the Fortran product ``C.T = op(B).T @ op(A).T``, which needs no copies.
 """
 
 import numpy as np
@@ -64,3 +64,11 @@ def column_sums(alpha, A, beta, y):
     if not np.may_share_memory(result, y):
         y[...] = result
     return y
+
+
+def matmul(A, B, trans_a=False, trans_b=False):
+    """A new C-ordered array ``op(A) @ op(B)``, computed by :func:`gemm`."""
+    n_rows = A.shape[1] if trans_a else A.shape[0]
+    n_cols = B.shape[0] if trans_b else B.shape[1]
+    out = np.empty((n_rows, n_cols), dtype=np.result_type(A, B))
+    return gemm(1.0, A, B, 0.0, out, trans_a=trans_a, trans_b=trans_b)

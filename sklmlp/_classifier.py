@@ -2,8 +2,10 @@
 
 This is the one module that imports scikit-learn's base classes and private
 validation helpers. It validates parameters and data, encodes labels, owns the
-random state and runs the epoch loop; the math lives in :mod:`sklmlp._network`,
-:mod:`sklmlp._layers` and :mod:`sklmlp._optim`.
+random state and runs the epoch loop from the pieces in :mod:`sklmlp._training`;
+the math lives in :mod:`sklmlp._layers`, :mod:`sklmlp._network` (textbook),
+:mod:`sklmlp._fastpath` (the same, in place) and :mod:`sklmlp._optim`, and the
+rows come from :mod:`sklmlp._batches`.
 """
 
 import math
@@ -24,18 +26,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._batches import BatchSource, check_finite, iter_chunks, read_only_mapping
 from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import class_sample_weights, validation_split
+from ._fastpath import FusedGradient
 from ._layers import l2_penalty, log_softmax, softmax
-from ._memmap import check_finite, iter_chunks, read_only_mapping
-from ._network import (
-    Workspace,
-    accuracy_and_loss,
-    forward,
-    init_params,
-    loss_scale,
-)
-from ._optim import decay_learning_rate, make_optimizer, train_epoch
+from ._network import accuracy_and_loss, forward, init_params, loss_scale
+from ._optim import decay_learning_rate, make_optimizer
+from ._training import Checkpoint, EarlyStopping, diverged, train_epoch
 from ._version import __version__
 
 # An epoch whose mean cross-entropy exceeds this multiple of the initial
@@ -541,79 +539,37 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     def _train(self, X, y, sample_weight, incremental):
         """Run the epochs of one call to fit (or the one of partial_fit)."""
-        rng = self._random_state
-        # Rows are addressed by index: the early-stopping split copies no data.
         train, validation = np.arange(X.shape[0]), None
         if self.early_stopping and not incremental:
-            train, validation = self._validation_split(y, sample_weight, rng, train)
-        batch_size = min(self.batch_size, len(train))
+            train, validation = self._validation_split(y, sample_weight, train)
+        batches = BatchSource(X, y, sample_weight, train, self.batch_size)
         params = self._params()
         if getattr(self, "_loss_scale", None) is None:  # before any update
-            rows = train[:LOSS_SCALE_ROWS]
-            self._loss_scale = loss_scale(params, X[rows], y[rows])
-        workspace = Workspace(batch_size, params, source=X)
-        n_epochs = 1 if incremental else self.max_iter
-        callback_args = dict(
-            estimator=self,
-            X=X,
-            y=lambda: self.classes_[y],
-            metadata=None
-            if sample_weight is None
-            else {"sample_weight": sample_weight},
+            self._loss_scale = loss_scale(params, *batches.head(LOSS_SCALE_ROWS))
+        gradient = FusedGradient(batches.batch_size, params)
+        stopping = EarlyStopping(
+            self.tol, self.n_iter_no_change, keep_best=validation is not None
         )
-        fit_task = fit_context(self, n_epochs).call_on_fit_task_begin(**callback_args)
+        n_epochs = 1 if incremental else self.max_iter
+        callbacks = _EpochCallbacks(self, X, y, sample_weight, n_epochs)
 
-        best_metric, best_params, epochs_no_improvement = -np.inf, None, 0
         for _ in range(n_epochs):
             start = time.perf_counter()
-            epoch_task = fit_task.subcontext(task_name="epoch")
-            epoch_task.call_on_fit_task_begin(**callback_args)
+            callbacks.epoch_begin()
             try:
-                loss = self._run_epoch(
-                    X, y, sample_weight, train, params, rng, workspace
-                )
+                loss = self._run_epoch(params, gradient, batches)
             except KeyboardInterrupt:
-                warnings.warn(
-                    f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) "
-                    f"in epoch {self.n_iter_ + 1}; keeping the weights of the last "
-                    f"completed epoch ({self.n_iter_}). The model is usable; fit "
-                    "with warm_start=True, or partial_fit, trains on.",
-                    UserWarning,
-                    stacklevel=2,
-                )
+                self._warn_interrupted()
                 break
-            self.n_iter_ += 1
-            self.t_ += len(train)
-            self.loss_ = loss
-            self.loss_curve_.append(loss)
-            decay_learning_rate(self._optimizer, self.learning_rate_decay)
-            self.learning_rate_ = self._optimizer.learning_rate
-
+            self._record_epoch(loss, len(train))
             if validation is None:
-                metric = -loss
+                score = -loss
             else:
-                metric, val_loss = self._score_rows(
-                    params, X, y, sample_weight, validation
-                )
-                self.validation_scores_.append(metric)
-                self.validation_loss_curve_.append(val_loss)
+                score = self._record_validation(params, X, y, sample_weight, validation)
             if self.verbose:
-                self._print_epoch(metric, validation, time.perf_counter() - start)
-            stop_requested = epoch_task.call_on_fit_task_end(
-                **callback_args, reconstruction_attributes=self._fitted_copy
-            )
-
-            if metric > best_metric + self.tol:
-                epochs_no_improvement = 0
-            else:
-                epochs_no_improvement += 1
-            if metric > best_metric:
-                best_metric = metric
-                if validation is not None:
-                    best_params = [p.copy() for p in params]
-            if stop_requested or (
-                not incremental and epochs_no_improvement >= self.n_iter_no_change
-            ):
+                self._print_epoch(score, validation, time.perf_counter() - start)
+            patience_ran_out = stopping.update(score, params)
+            if callbacks.epoch_end() or (patience_ran_out and not incremental):
                 break
         else:
             if not incremental:
@@ -623,12 +579,85 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=2,
                 )
+        if stopping.restore_best(params):
+            self.best_validation_score_ = stopping.best_score
+        callbacks.fit_end()
 
-        if best_params is not None:
-            for param, best in zip(params, best_params, strict=True):
-                param[...] = best
-            self.best_validation_score_ = best_metric
-        fit_task.call_on_fit_task_end(**callback_args, reconstruction_attributes={})
+    def _run_epoch(self, params, gradient, batches):
+        """One epoch of minibatch updates; returns its objective.
+
+        The objective is the epoch's mean cross-entropy plus the L2 penalty of
+        the weights at its end. If the epoch diverges (see
+        :func:`~sklmlp._training.diverged`: a limit of ``DIVERGENCE_FACTOR``
+        times the initial loss scale), or is interrupted, the weights of the
+        last finished epoch are restored, with a fresh optimizer, before the
+        ValueError or the KeyboardInterrupt propagates.
+        """
+        checkpoint = Checkpoint(params)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                data_loss = train_epoch(
+                    params,
+                    self._optimizer,
+                    gradient,
+                    batches,
+                    self.reg,
+                    self._random_state if self.shuffle else None,
+                )
+                loss = data_loss + l2_penalty([params[0], params[2]], self.reg)[0]
+                failed = diverged(
+                    loss, data_loss, params, DIVERGENCE_FACTOR * self._loss_scale
+                )
+        except KeyboardInterrupt:
+            self._restore(params, checkpoint)
+            raise
+        if failed:
+            self._restore(params, checkpoint)
+            raise ValueError(
+                f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
+                f"training loss reached {data_loss:.4g}, over {DIVERGENCE_FACTOR:g} "
+                f"times its initial scale {self._loss_scale:.4g} (chance level is "
+                f"{math.log(len(self.classes_)):.4g}). The step is too large for "
+                f"this data: try a smaller learning_rate than "
+                f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
+                "features (StandardScaler), or use solver='adam'."
+            )
+        return loss
+
+    def _restore(self, params, checkpoint):
+        """Put back an epoch's starting weights and start the optimizer anew.
+
+        The optimizer's state (velocities, moments) belongs to the abandoned
+        epoch, and after a divergence it is as poisoned as the weights were.
+        """
+        checkpoint.restore(params)
+        self._optimizer = self._new_optimizer(params, self.learning_rate_)
+
+    def _record_epoch(self, loss, n_rows):
+        """Count a completed epoch and decay the step."""
+        self.n_iter_ += 1
+        self.t_ += n_rows
+        self.loss_ = loss
+        self.loss_curve_.append(loss)
+        decay_learning_rate(self._optimizer, self.learning_rate_decay)
+        self.learning_rate_ = self._optimizer.learning_rate
+
+    def _record_validation(self, params, X, y, sample_weight, validation):
+        """Score the held-out rows, record it and return the accuracy."""
+        accuracy, loss = self._score_rows(params, X, y, sample_weight, validation)
+        self.validation_scores_.append(accuracy)
+        self.validation_loss_curve_.append(loss)
+        return accuracy
+
+    def _warn_interrupted(self):
+        warnings.warn(
+            f"{type(self).__name__}.fit was interrupted (KeyboardInterrupt) in "
+            f"epoch {self.n_iter_ + 1}; keeping the weights of the last completed "
+            f"epoch ({self.n_iter_}). The model is usable; fit with "
+            "warm_start=True, or partial_fit, trains on.",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _fitted_copy(self):
         """Weights of this moment, for callbacks that evaluate a fitted model."""
@@ -637,67 +666,18 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             "intercepts_": [b.copy() for b in self.intercepts_],
         }
 
-    def _run_epoch(self, X, y, sample_weight, train, params, rng, workspace):
-        """One epoch of minibatch updates over the rows ``train``.
-
-        Returns the epoch's objective: its mean cross-entropy plus the L2
-        penalty of the weights at its end. If the objective or the weights
-        stop being finite, or the cross-entropy exceeds ``DIVERGENCE_FACTOR``
-        times its reference (see there), the weights of the last finished
-        epoch are restored and a ValueError is raised. A KeyboardInterrupt
-        also restores them before it propagates.
-        """
-        order = train[rng.permutation(len(train))] if self.shuffle else train
-        snapshot = [p.copy() for p in params]
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                data_loss = train_epoch(
-                    params,
-                    self._optimizer,
-                    X,
-                    y,
-                    sample_weight,
-                    order,
-                    self.reg,
-                    workspace,
-                )
-                penalty, _ = l2_penalty([params[0], params[2]], self.reg)
-                loss = data_loss + penalty
-                finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
-        except KeyboardInterrupt:
-            self._restore(params, snapshot)
-            raise
-        if finite and data_loss <= DIVERGENCE_FACTOR * self._loss_scale:
-            return loss
-        self._restore(params, snapshot)
-        raise ValueError(
-            f"{type(self).__name__} diverged in epoch {self.n_iter_ + 1}: the "
-            f"training loss reached {data_loss:.4g}, over {DIVERGENCE_FACTOR:g} "
-            f"times its initial scale {self._loss_scale:.4g} (chance level is "
-            f"{math.log(len(self.classes_)):.4g}). The "
-            f"step is too large for this data: try a smaller learning_rate than "
-            f"{self.learning_rate_:g} (e.g. 10 times smaller), standardise the "
-            "features (StandardScaler), or use solver='adam'."
-        )
-
-    def _restore(self, params, snapshot):
-        """Put back an epoch's starting weights and start the optimizer anew.
-
-        The optimizer's state (velocities, moments) belongs to the abandoned
-        epoch, and after a divergence it is as poisoned as the weights were.
-        """
-        for param, saved in zip(params, snapshot, strict=True):
-            param[...] = saved
-        self._optimizer = self._new_optimizer(params, self.learning_rate_)
-
-    def _validation_split(self, y, sample_weight, rng, rows):
+    def _validation_split(self, y, sample_weight, rows):
         """Indices of the early-stopping training and validation rows.
 
         When no useful split exists, warn why and return ``(rows, None)``:
         training then uses every row and the training-loss stopping rule.
         """
         split = validation_split(
-            y, sample_weight, self.validation_fraction, len(self.classes_), rng
+            y,
+            sample_weight,
+            self.validation_fraction,
+            len(self.classes_),
+            self._random_state,
         )
         if isinstance(split, str):
             warnings.warn(
@@ -755,3 +735,39 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 result = np.empty((X.shape[0], *chunk.shape[1:]), chunk.dtype)
             result[rows] = chunk
         return result
+
+
+class _EpochCallbacks:
+    """The scikit-learn callback tasks of one fit: the fit, then each epoch.
+
+    On scikit-learn < 1.9 every call does nothing (see
+    :func:`sklmlp._callbacks.fit_context`).
+    """
+
+    def __init__(self, estimator, X, y, sample_weight, n_epochs):
+        self.estimator = estimator
+        self.args = dict(
+            estimator=estimator,
+            X=X,
+            y=lambda: estimator.classes_[y],
+            metadata=None
+            if sample_weight is None
+            else {"sample_weight": sample_weight},
+        )
+        self.fit_task = fit_context(estimator, n_epochs).call_on_fit_task_begin(
+            **self.args
+        )
+        self.epoch_task = None
+
+    def epoch_begin(self):
+        self.epoch_task = self.fit_task.subcontext(task_name="epoch")
+        self.epoch_task.call_on_fit_task_begin(**self.args)
+
+    def epoch_end(self):
+        """End the epoch's task; return whether a callback asks to stop."""
+        return self.epoch_task.call_on_fit_task_end(
+            **self.args, reconstruction_attributes=self.estimator._fitted_copy
+        )
+
+    def fit_end(self):
+        self.fit_task.call_on_fit_task_end(**self.args, reconstruction_attributes={})

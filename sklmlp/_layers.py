@@ -1,16 +1,14 @@
-"""Forward/backward pairs of the layers the network is built from.
+"""Forward/backward pairs of the layers the network is built from: the textbook.
 
 Each ``*_forward`` returns its output and a ``cache``; the matching
 ``*_backward`` takes the upstream gradient ``d_out`` and that cache and returns
-the gradients of its inputs. The functions work on float32 or float64 arrays
-and never change their inputs, except the arrays passed as ``out``.
+the gradients of its inputs, as in CS231n's ``layers.py``. The functions work
+on float32 or float64 arrays, allocate their results and never change their
+inputs. The training loop computes the same quantities in place, in
+:mod:`sklmlp._fastpath`, which is tested against these functions.
 
-For speed in the training loop, outputs can go to preallocated ``out``
-arrays (which may be the input itself where noted), and the weight gradients
-of :func:`affine_backward` can be accumulated BLAS-style,
-``dW = alpha * X.T @ d_out + beta * dW``, so that an optimizer can have its
-velocity updated by the gradient product itself. Every dense matrix product
-goes through :mod:`sklmlp._blas`. ``X`` may also be a SciPy sparse matrix in
+Dense matrix products go through :mod:`sklmlp._blas` (one BLAS library for
+the whole package); ``X`` may also be a SciPy sparse matrix in
 :func:`affine_forward` / :func:`affine_backward`.
 
 This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
@@ -18,10 +16,10 @@ This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
 
 import numpy as np
 
-from ._blas import axpy, column_sums, gemm, scal
+from ._blas import matmul
 
 
-def affine_forward(X, W, b, out=None):
+def affine_forward(X, W, b):
     """Affine layer ``out = X @ W + b``.
 
     Parameters
@@ -32,8 +30,6 @@ def affine_forward(X, W, b, out=None):
         Weights.
     b : ndarray of shape (n_out,)
         Bias.
-    out : ndarray of shape (n_samples, n_out), default=None
-        Where to write the output; a new array when None.
 
     Returns
     -------
@@ -42,17 +38,12 @@ def affine_forward(X, W, b, out=None):
     cache : tuple
         ``(X, W)``, for :func:`affine_backward`.
     """
-    if out is None:
-        out = np.empty((X.shape[0], W.shape[1]), dtype=W.dtype)
-    if isinstance(X, np.ndarray):
-        np.copyto(out, b)  # the bias, then the product added by gemm
-        gemm(1.0, X, W, 1.0, out)
-    else:  # sparse: SciPy's sparse product, then into out
-        np.add(X @ W, b, out=out)
+    out = matmul(X, W) if isinstance(X, np.ndarray) else np.asarray(X @ W)
+    out += b
     return out, (X, W)
 
 
-def affine_backward(d_out, cache, grads=None, alpha=1.0, beta=0.0, dX=None):
+def affine_backward(d_out, cache):
     """Backward pass of :func:`affine_forward`.
 
     Parameters
@@ -61,74 +52,45 @@ def affine_backward(d_out, cache, grads=None, alpha=1.0, beta=0.0, dX=None):
         Gradient of the loss with respect to the layer output.
     cache : tuple
         ``(X, W)`` from :func:`affine_forward`.
-    grads : tuple of ndarray, default=None
-        ``(dW, db)`` arrays to accumulate into as
-        ``dW = alpha * X.T @ d_out + beta * dW`` and
-        ``db = alpha * d_out.sum(axis=0) + beta * db``; new arrays when None.
-    alpha, beta : float, default=1.0, 0.0
-        Accumulation coefficients (the defaults give the plain gradients).
-    dX : ndarray of shape (n_samples, n_in) or False, default=None
-        Where to write the input gradient ``d_out @ W.T``: a new array when
-        None; not computed when False (the first layer does not need it, which
-        saves a matrix product).
 
     Returns
     -------
-    dX : ndarray of shape (n_samples, n_in) or None
-        Gradient with respect to ``X`` (None when ``dX`` is False).
+    dX : ndarray of shape (n_samples, n_in)
+        Gradient with respect to ``X``: ``d_out @ W.T``.
     dW : ndarray of shape (n_in, n_out)
-        Gradient with respect to ``W`` (accumulated as described).
+        Gradient with respect to ``W``: ``X.T @ d_out``.
     db : ndarray of shape (n_out,)
         Gradient with respect to ``b``: the column sum of ``d_out``.
     """
     X, W = cache
-    if grads is None:
-        grads, beta = (np.empty_like(W), np.empty_like(W[0])), 0.0
-    dW, db = grads
+    dX = matmul(d_out, W, trans_b=True)
     if isinstance(X, np.ndarray):
-        gemm(alpha, X, d_out, beta, dW, trans_a=True)
-    else:  # sparse: SciPy's sparse product, then accumulated
-        _accumulate(alpha, np.asarray(X.T @ d_out), beta, dW)
-    column_sums(alpha, d_out, beta, db)
-    if dX is False:
-        return None, dW, db
-    if dX is None:
-        dX = np.empty((d_out.shape[0], W.shape[0]), dtype=W.dtype)
-    gemm(1.0, d_out, W, 0.0, dX, trans_b=True)
+        dW = matmul(X, d_out, trans_a=True)
+    else:
+        dW = np.asarray(X.T @ d_out)
+    db = d_out.sum(axis=0)
     return dX, dW, db
 
 
-def _accumulate(alpha, x, beta, y):
-    """``y = alpha * x + beta * y``; with ``beta=0`` the old y is ignored."""
-    if beta == 0:
-        np.multiply(x, alpha, out=y)
-    else:
-        scal(beta, y)
-        axpy(alpha, x, y)
-
-
-def relu_forward(X, out=None):
+def relu_forward(X):
     """Rectified linear unit ``out = max(X, 0)``.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_units)
         Pre-activations.
-    out : ndarray of shape (n_samples, n_units), default=None
-        Where to write; may be ``X`` itself. A new array when None.
 
     Returns
     -------
     out : ndarray of shape (n_samples, n_units)
         Activations.
     cache : ndarray of shape (n_samples, n_units)
-        ``out`` itself: its positive entries mark where the unit is active.
+        ``X``, whose positive entries mark where the unit is active.
     """
-    out = np.maximum(X, 0, out=out)
-    return out, out
+    return np.maximum(X, 0), X
 
 
-def relu_backward(d_out, cache, out=None):
+def relu_backward(d_out, cache):
     """Backward pass of :func:`relu_forward`.
 
     Parameters
@@ -136,18 +98,14 @@ def relu_backward(d_out, cache, out=None):
     d_out : ndarray of shape (n_samples, n_units)
         Upstream gradient.
     cache : ndarray of shape (n_samples, n_units)
-        The activations returned by :func:`relu_forward`.
-    out : ndarray of shape (n_samples, n_units), default=None
-        Where to write; may be ``d_out`` itself. A new array when None.
+        The pre-activations given to :func:`relu_forward`.
 
     Returns
     -------
     dX : ndarray of shape (n_samples, n_units)
         ``d_out`` where the unit was active, 0 elsewhere.
     """
-    # A multiplication by the boolean mask: several times faster than
-    # np.where or a masked copy when about half of the units are inactive.
-    return np.multiply(d_out, cache > 0, out=out)
+    return d_out * (cache > 0)
 
 
 def log_softmax(scores):
@@ -187,11 +145,26 @@ def softmax(scores):
     return probs
 
 
-def softmax_cross_entropy(scores, y, sample_weight=None, out=None):
+def sample_coefficients(n_samples, sample_weight, dtype):
+    """Each sample's share ``w_i / sum(w)`` of a (weighted) mean.
+
+    ``1 / n_samples`` each without weights; all zero when the weights sum to 0.
+    """
+    if sample_weight is None:
+        return np.full(n_samples, 1.0 / n_samples, dtype=dtype)
+    total = sample_weight.sum()
+    if not total > 0:
+        return np.zeros(n_samples, dtype=dtype)
+    return (sample_weight / total).astype(dtype, copy=False)
+
+
+def softmax_cross_entropy(scores, y, sample_weight=None):
     """Mean softmax cross-entropy and its gradient with respect to the scores.
 
-    The forward and backward passes are fused: the gradient of
-    ``-log softmax(scores)[i, y[i]]`` is ``softmax(scores)[i] - onehot(y[i])``.
+    With ``p = softmax(scores)`` and sample shares ``c_i = w_i / sum(w)``
+    (``1 / n_samples`` without weights), the loss is
+    ``-sum_i c_i log p[i, y_i]`` and its gradient
+    ``c_i * (p[i] - onehot(y_i))``.
 
     Parameters
     ----------
@@ -200,12 +173,8 @@ def softmax_cross_entropy(scores, y, sample_weight=None, out=None):
     y : ndarray of shape (n_samples,)
         Class indices in ``[0, n_classes)``.
     sample_weight : ndarray of shape (n_samples,), default=None
-        Non-negative weights. The loss is then the weighted mean
-        ``sum(w_i * loss_i) / sum(w)``. When every weight is zero the loss and
-        its gradient are zero.
-    out : ndarray of shape (n_samples, n_classes), default=None
-        Where to write the gradient; may be ``scores`` itself (which is then
-        overwritten). A new array when None.
+        Non-negative weights. When every weight is zero the loss and its
+        gradient are zero.
 
     Returns
     -------
@@ -214,30 +183,17 @@ def softmax_cross_entropy(scores, y, sample_weight=None, out=None):
     d_scores : ndarray of shape (n_samples, n_classes)
         Gradient of ``loss`` with respect to ``scores``.
     """
-    n_samples = scores.shape[0]
-    rows = np.arange(n_samples)
-    # log-sum-exp with the row maximum shifted out: finite for any scores
-    row_max = scores.max(axis=1, keepdims=True)
-    shifted_true = scores[rows, y] - row_max[:, 0]  # read before out overwrites
-    d_scores = np.subtract(scores, row_max, out=out)
-    np.exp(d_scores, out=d_scores)
-    sums = d_scores.sum(axis=1)
-    log_probs_true = shifted_true - np.log(sums)
-
-    if sample_weight is None:
-        coef = 1.0 / n_samples
-        loss = -float(log_probs_true.mean())
-    else:
-        total = sample_weight.sum()
-        coef = sample_weight / total if total > 0 else np.zeros_like(sample_weight)
-        loss = -float(coef @ log_probs_true)
-    # d_scores = coef * (softmax - onehot(y)), in two passes
-    d_scores *= (coef / sums).astype(scores.dtype, copy=False)[:, np.newaxis]
-    d_scores[rows, y] -= coef
+    rows = np.arange(scores.shape[0])
+    coef = sample_coefficients(scores.shape[0], sample_weight, scores.dtype)
+    log_probs = log_softmax(scores)
+    loss = -float(coef @ log_probs[rows, y])
+    d_scores = np.exp(log_probs)
+    d_scores[rows, y] -= 1
+    d_scores *= coef[:, np.newaxis]
     return loss, d_scores
 
 
-def l2_penalty(weights, reg, grads=None, alpha=1.0, value=True):
+def l2_penalty(weights, reg):
     """L2 penalty ``reg * sum_k sum(W_k ** 2)`` and its gradients.
 
     The penalty is a *sum* over the weight matrices, and each matrix gets its
@@ -249,26 +205,13 @@ def l2_penalty(weights, reg, grads=None, alpha=1.0, value=True):
         The weight matrices, e.g. ``[W1, W2]``.
     reg : float
         Regularisation strength (>= 0).
-    grads : sequence of ndarray, default=None
-        Arrays shaped like ``weights`` to which ``alpha * 2 * reg * W_k`` is
-        added in place; new arrays holding ``2 * reg * W_k`` when None.
-    alpha : float, default=1.0
-        Scale of the gradients added to ``grads``.
-    value : bool, default=True
-        Whether to compute the penalty (a pass over every weight); when False
-        the returned penalty is None.
 
     Returns
     -------
-    penalty : float or None
+    penalty : float
         The penalty value.
     grads : list of ndarray
-        The gradients, or the updated ``grads``.
+        ``2 * reg * W_k`` for each weight matrix, in order.
     """
-    penalty = reg * sum(float(np.vdot(W, W)) for W in weights) if value else None
-    if grads is None:
-        return penalty, [(2 * reg) * W for W in weights]
-    if reg:
-        for W, dW in zip(weights, grads, strict=True):
-            axpy(alpha * 2 * reg, W, dW)
-    return penalty, list(grads)
+    penalty = reg * sum(float(np.vdot(W, W)) for W in weights)
+    return penalty, [(2 * reg) * W for W in weights]

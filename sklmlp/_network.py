@@ -1,10 +1,11 @@
 """The two-layer network: affine -> ReLU -> affine -> softmax cross-entropy.
 
 Parameters travel as a list ``params = [W1, b1, W2, b2]`` and gradients as a
-list in the same order, so an optimizer can zip the two. A :class:`Workspace`
-holds the activation buffers of one minibatch so that the training loop
-allocates nothing per step. This module imports NumPy,
-:mod:`sklmlp._layers` and :mod:`sklmlp._memmap`.
+list in the same order, so an optimizer can zip the two.
+:func:`loss_and_grads` is the textbook composition of the layers' forward and
+backward passes; the training loop runs the same computation in place
+(:mod:`sklmlp._fastpath`), tested against it. This module imports NumPy and
+:mod:`sklmlp._layers` and nothing else.
 """
 
 import math
@@ -19,7 +20,6 @@ from ._layers import (
     relu_forward,
     softmax_cross_entropy,
 )
-from ._memmap import PageReleaser
 
 
 def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
@@ -59,43 +59,6 @@ def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
     ]
 
 
-class Workspace:
-    """Preallocated buffers for minibatches of up to ``batch_size`` rows.
-
-    Parameters
-    ----------
-    batch_size : int
-        Largest number of rows a minibatch will have.
-    params : list of ndarray
-        ``[W1, b1, W2, b2]``; their shapes and dtype size the buffers.
-    source : {ndarray, sparse matrix}, default=None
-        The training data that :meth:`rows` gathers from. Dense data gets a
-        gather buffer; a read-only memmap also has the file pages that
-        gathering maps in released after each minibatch (see
-        :mod:`sklmlp._memmap`).
-    """
-
-    def __init__(self, batch_size, params, source=None):
-        W1, _, W2, _ = params
-        n_features, hidden_size = W1.shape
-        dtype = W1.dtype
-        self.batch_size = batch_size
-        dense = isinstance(source, np.ndarray)
-        self.X = np.empty((batch_size, n_features), dtype) if dense else None
-        self.hidden = np.empty((batch_size, hidden_size), dtype)
-        self.d_hidden = np.empty((batch_size, hidden_size), dtype)
-        self.scores = np.empty((batch_size, W2.shape[1]), dtype)
-        self.pages = PageReleaser(source)
-
-    def rows(self, X, rows):
-        """The rows ``X[rows]``: gathered into the buffer when X is dense."""
-        if self.X is None:
-            return X[rows]
-        batch = np.take(X, rows, axis=0, out=self.X[: len(rows)])
-        self.pages.release()
-        return batch
-
-
 def forward(params, X):
     """Class scores of the network.
 
@@ -113,28 +76,18 @@ def forward(params, X):
     """
     W1, b1, W2, b2 = params
     hidden, _ = affine_forward(X, W1, b1)
-    relu_forward(hidden, out=hidden)
+    hidden, _ = relu_forward(hidden)
     scores, _ = affine_forward(hidden, W2, b2)
     return scores
 
 
-def loss_and_grads(
-    params,
-    X,
-    y,
-    reg=0.0,
-    sample_weight=None,
-    *,
-    grads=None,
-    alpha=1.0,
-    beta=0.0,
-    workspace=None,
-    with_penalty=True,
-):
+def loss_and_grads(params, X, y, reg, sample_weight=None):
     """Training objective of one minibatch and its gradients.
 
     The objective is the (weighted) mean softmax cross-entropy plus the L2
-    penalty ``reg * (sum(W1 ** 2) + sum(W2 ** 2))``.
+    penalty ``reg * (sum(W1 ** 2) + sum(W2 ** 2))``; its gradients are the
+    backward passes of the layers, in reverse order, plus ``2 * reg * W`` for
+    each weight matrix.
 
     Parameters
     ----------
@@ -144,23 +97,11 @@ def loss_and_grads(
         Input rows.
     y : ndarray of shape (n_samples,)
         Class indices in ``[0, n_classes)``.
-    reg : float, default=0.0
+    reg : float
         L2 regularisation strength.
     sample_weight : ndarray of shape (n_samples,), default=None
         Non-negative per-sample weights (see
         :func:`~sklmlp._layers.softmax_cross_entropy`).
-    grads : list of ndarray, default=None
-        Arrays shaped like ``params`` into which the gradients ``g`` are
-        accumulated as ``grads[k] = alpha * g[k] + beta * grads[k]``; new
-        arrays holding ``g`` when None. An optimizer uses this to let the
-        gradient products update its state directly.
-    alpha, beta : float, default=1.0, 0.0
-        Accumulation coefficients.
-    workspace : Workspace, default=None
-        Buffers for the activations; allocated for this call when None.
-    with_penalty : bool, default=True
-        Whether the returned objective includes the L2 penalty (its value
-        costs a pass over the weights; its gradient is always included).
 
     Returns
     -------
@@ -170,36 +111,18 @@ def loss_and_grads(
         ``[dW1, db1, dW2, db2]``, shaped like ``params``.
     """
     W1, b1, W2, b2 = params
-    n_samples = X.shape[0]
-    if workspace is None:
-        workspace = Workspace(n_samples, params)
-    if grads is None:
-        grads, beta = [np.empty_like(p) for p in params], 0.0
-    dW1, db1, dW2, db2 = grads
-
     # forward: (n_samples, hidden_size), then (n_samples, n_classes)
-    hidden, cache1 = affine_forward(X, W1, b1, out=workspace.hidden[:n_samples])
-    hidden, cache_relu = relu_forward(hidden, out=hidden)
-    scores, cache2 = affine_forward(hidden, W2, b2, out=workspace.scores[:n_samples])
-    data_loss, d_scores = softmax_cross_entropy(scores, y, sample_weight, out=scores)
+    hidden, cache1 = affine_forward(X, W1, b1)
+    hidden, cache_relu = relu_forward(hidden)
+    scores, cache2 = affine_forward(hidden, W2, b2)
+    data_loss, d_scores = softmax_cross_entropy(scores, y, sample_weight)
 
-    # backward, each weight gradient accumulated where the caller asked
-    d_hidden, _, _ = affine_backward(
-        d_scores,
-        cache2,
-        grads=(dW2, db2),
-        alpha=alpha,
-        beta=beta,
-        dX=workspace.d_hidden[:n_samples],
-    )
-    d_hidden = relu_backward(d_hidden, cache_relu, out=d_hidden)
-    affine_backward(
-        d_hidden, cache1, grads=(dW1, db1), alpha=alpha, beta=beta, dX=False
-    )
-    penalty, _ = l2_penalty(
-        [W1, W2], reg, grads=[dW1, dW2], alpha=alpha, value=with_penalty
-    )
-    return data_loss + (penalty or 0.0), grads
+    # backward
+    d_hidden, dW2, db2 = affine_backward(d_scores, cache2)
+    d_hidden = relu_backward(d_hidden, cache_relu)
+    _, dW1, db1 = affine_backward(d_hidden, cache1)
+    penalty, (dW1_reg, dW2_reg) = l2_penalty([W1, W2], reg)
+    return data_loss + penalty, [dW1 + dW1_reg, db1, dW2 + dW2_reg, db2]
 
 
 def loss_scale(params, X, y):
@@ -226,7 +149,7 @@ def loss_scale(params, X, y):
     """
     scores = forward(params, X)
     score_range = float(np.mean(scores.max(axis=1) - scores.min(axis=1)))
-    loss, _ = softmax_cross_entropy(scores, y, out=scores)
+    loss, _ = softmax_cross_entropy(scores, y)
     return max(math.log(scores.shape[1]), loss, score_range)
 
 
@@ -255,6 +178,6 @@ def accuracy_and_loss(params, X, y, sample_weight=None):
         sample_weight = None
     scores = forward(params, X)
     correct = scores.argmax(axis=1) == y
-    loss, _ = softmax_cross_entropy(scores, y, sample_weight, out=scores)
+    loss, _ = softmax_cross_entropy(scores, y, sample_weight)
     accuracy = np.average(correct, weights=sample_weight)
     return float(accuracy), loss

@@ -1,21 +1,18 @@
-"""Update rules (SGD with (Nesterov) momentum, Adam) and the epoch loop.
+"""Update rules: SGD with (Nesterov) momentum, and Adam.
 
-An optimizer takes part in each step twice. First :meth:`gradient_target`
-says where :func:`~sklmlp._network.loss_and_grads` should accumulate the
-gradient ``g`` and how (``out = alpha * g + beta * out``): SGD has it update
-its velocities directly, ``v = momentum * v - learning_rate * g``, inside the
-gradient's matrix product, which saves passes over the weights; Adam asks for
-the plain gradient. Then :meth:`apply` updates the parameters in place. The
-``learning_rate`` attribute is the step in force; :func:`decay_learning_rate`
-applies the per-epoch schedule and :func:`train_epoch` runs one epoch.
+An optimizer's :meth:`step` takes the parameters and their plain gradients
+(``[dW1, db1, dW2, db2]``, as :func:`~sklmlp._network.loss_and_grads`
+returns them) and updates the parameters in place, with level-1 BLAS calls
+over the arrays. The ``learning_rate`` attribute is the step in force;
+:func:`decay_learning_rate` applies the per-epoch schedule, and
+:func:`flush_underflow` keeps the optimizer's state out of the subnormal range.
 
-This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._network`.
+This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
 """
 
 import numpy as np
 
 from ._blas import axpy, scal
-from ._network import loss_and_grads
 
 # Minibatches between two flushes of values that are underflowing to zero
 # (see flush_underflow).
@@ -58,10 +55,6 @@ class SGD:
         param += v                                    # classical momentum
         param += momentum * v - learning_rate * grad  # Nesterov momentum
 
-    The Nesterov update is applied as ``param += (1 + momentum) * v -
-    momentum * v_before``, the same quantity written with the velocities
-    only, since the gradient went straight into ``v``.
-
     Parameters
     ----------
     params : list of ndarray
@@ -80,11 +73,10 @@ class SGD:
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocities = [np.zeros_like(p) for p in params]
-        self._previous = [np.zeros_like(p) for p in params] if nesterov else None
 
     def state(self):
         """The arrays this optimizer keeps between steps."""
-        return self.velocities + (self._previous or [])
+        return list(self.velocities)
 
     @property
     def decay(self):
@@ -96,20 +88,15 @@ class SGD:
         """
         return self.momentum if 0 < self.momentum < 1 else 0.5
 
-    def gradient_target(self):
-        """``(velocities, -learning_rate, momentum)``: the gradient updates v."""
-        if self.nesterov:
-            for previous, v in zip(self._previous, self.velocities, strict=True):
-                np.copyto(previous, v)
-        return self.velocities, -self.learning_rate, self.momentum
-
-    def apply(self, params):
-        """Add this step's update to ``params`` in place."""
-        mu = self.momentum
-        for i, (param, v) in enumerate(zip(params, self.velocities, strict=True)):
+    def step(self, params, grads):
+        """Update ``params`` in place from their gradients ``grads``."""
+        mu, lr = self.momentum, self.learning_rate
+        for param, grad, v in zip(params, grads, self.velocities, strict=True):
+            scal(mu, v)
+            axpy(-lr, grad, v)
             if self.nesterov:
-                axpy(1 + mu, v, param)
-                axpy(-mu, self._previous[i], param)
+                axpy(mu, v, param)
+                axpy(-lr, grad, param)
             else:
                 axpy(1.0, v, param)
 
@@ -147,7 +134,6 @@ class Adam:
         self.t = 0
         self.first_moments = [np.zeros_like(p) for p in params]
         self.second_moments = [np.zeros_like(p) for p in params]
-        self.grads = [np.zeros_like(p) for p in params]
         self._scratch = [np.zeros_like(p) for p in params]
 
     def state(self):
@@ -159,19 +145,15 @@ class Adam:
         """Factor per step by which the state shrinks without a gradient."""
         return min(self.beta_1, self.beta_2)
 
-    def gradient_target(self):
-        """``(grads, 1, 0)``: Adam needs the plain gradient."""
-        return self.grads, 1.0, 0.0
-
-    def apply(self, params):
-        """Update ``params`` in place from the gradient in ``self.grads``."""
+    def step(self, params, grads):
+        """Update ``params`` in place from their gradients ``grads``."""
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         step = self.learning_rate / (1.0 - b1**self.t)
         v_hat_scale = 1.0 / (1.0 - b2**self.t)
         for param, grad, m, v, scratch in zip(
             params,
-            self.grads,
+            grads,
             self.first_moments,
             self.second_moments,
             self._scratch,
@@ -202,66 +184,3 @@ def make_optimizer(solver, params, learning_rate, momentum, nesterov):
 def decay_learning_rate(optimizer, decay):
     """Multiply the optimizer's step by ``decay`` (called after every epoch)."""
     optimizer.learning_rate *= decay
-
-
-def train_epoch(params, optimizer, X, y, sample_weight, order, reg, workspace):
-    """One pass of minibatch updates over the rows of ``X`` in ``order``.
-
-    Each minibatch is the next ``workspace.batch_size`` entries of ``order``,
-    gathered into ``workspace``; its gradient goes where the optimizer asks, and
-    ``optimizer.apply`` then updates ``params`` in place.
-
-    Parameters
-    ----------
-    params : list of ndarray
-        ``[W1, b1, W2, b2]``, updated in place.
-    optimizer : SGD or Adam
-        The update rule and its state.
-    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        Training rows.
-    y : ndarray of shape (n_samples,)
-        Class indices.
-    sample_weight : ndarray of shape (n_samples,) or None
-        Per-sample weights.
-    order : ndarray of shape (n_samples,)
-        The order in which to visit the rows (each exactly once).
-    reg : float
-        L2 regularisation strength.
-    workspace : Workspace
-        Buffers for minibatches of ``workspace.batch_size`` rows (the last
-        minibatch may be smaller).
-
-    Returns
-    -------
-    loss : float
-        The epoch's data loss: the mean of the minibatch cross-entropies,
-        weighted by each minibatch's total sample weight (its size when
-        unweighted). The caller adds the L2 penalty of the final weights.
-    """
-    batch_size = workspace.batch_size
-    total_loss, total_weight = 0.0, 0.0
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
-        weight = None if sample_weight is None else sample_weight[rows]
-        grads, alpha, beta = optimizer.gradient_target()
-        loss, _ = loss_and_grads(
-            params,
-            workspace.rows(X, rows),
-            y[rows],
-            reg,
-            weight,
-            grads=grads,
-            alpha=alpha,
-            beta=beta,
-            workspace=workspace,
-            with_penalty=False,
-        )
-        optimizer.apply(params)
-        if (start // batch_size + 1) % FLUSH_INTERVAL == 0:
-            flush_underflow(params + optimizer.state(), optimizer.decay)
-
-        batch_weight = len(rows) if weight is None else float(weight.sum())
-        total_loss += loss * batch_weight
-        total_weight += batch_weight
-    flush_underflow(params + optimizer.state(), optimizer.decay)
-    return total_loss / total_weight

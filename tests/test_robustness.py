@@ -108,7 +108,7 @@ def test_extremely_imbalanced_classes(class_weight):
 
 
 def test_only_read_only_memmaps_have_their_pages_released(tmp_path):
-    from sklmlp._memmap import read_only_mapping
+    from sklmlp._batches import read_only_mapping
 
     np.save(tmp_path / "a.npy", np.zeros((4, 3), np.float32))
     read_only = np.load(tmp_path / "a.npy", mmap_mode="r")
