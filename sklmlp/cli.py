@@ -33,7 +33,6 @@ from sklmlp.provenance import (
 )
 from sklmlp.search import (
     check_search_data,
-    expected_fits,
     format_cv_results,
     make_search,
     parallel_backend,
@@ -78,7 +77,7 @@ def run_tune(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            with search_progress(expected_fits(search, args.cv), "tune"):
+            with search_progress(search, "tune"):
                 search.fit(data.X_train, data.y_train)
         seconds = time.perf_counter() - start
 

@@ -7,7 +7,6 @@ a Dask cluster through joblib's dask backend.
 """
 
 import csv
-import math
 from contextlib import ExitStack, contextmanager
 from numbers import Integral
 
@@ -18,22 +17,23 @@ from sklearn.base import clone
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import (
     HalvingRandomSearchCV,
-    ParameterSampler,
     RandomizedSearchCV,
 )
 from threadpoolctl import threadpool_limits
 
 from ._classifier import TwoLayerClassifier
-from ._progress import ProgressLine, joblib_progress
+from ._progress import ProgressLine, SearchProgress, _n_sampled, search_rounds
 
 __all__ = [
     "check_search_data",
     "default_search_space",
+    "expected_epochs",
     "expected_fits",
     "format_cv_results",
     "make_search",
     "parallel_backend",
     "search_progress",
+    "SearchProgress",
     "write_cv_results",
 ]
 
@@ -163,7 +163,7 @@ def make_search(
 
 
 def expected_fits(search, n_splits):
-    """How many fits ``search`` will run (before its refit), for progress.
+    """How many fits ``search`` will run (before its refit).
 
     Mirrors scikit-learn's own count: for a successive-halving search, the
     number of rounds is capped both by the candidates (``1 + floor(log(n,
@@ -187,47 +187,42 @@ def expected_fits(search, n_splits):
     """
     if isinstance(search, RandomizedSearchCV):
         return _n_sampled(search, search.n_iter) * n_splits
-    if not isinstance(search, HalvingRandomSearchCV):
-        raise TypeError(
-            "expected_fits counts RandomizedSearchCV and HalvingRandomSearchCV "
-            f"fits, not {type(search).__name__}'s."
-        )
-    if search.resource == "n_samples":
-        raise ValueError(
-            "expected_fits needs a search whose resource is an estimator "
-            "parameter (such as max_iter), not n_samples."
-        )
-    max_resources = search.max_resources
-    # scikit-learn's HalvingRandomSearchCV._run_search, step by step
-    min_resources = 1 if isinstance(search.min_resources, str) else search.min_resources
-    n_candidates = search.n_candidates
-    if n_candidates == "exhaust":
-        n_candidates = max_resources // min_resources
-    n_candidates = _n_sampled(search, n_candidates)
-    n_required = 1 + math.floor(math.log(n_candidates, search.factor))
-    if search.min_resources == "exhaust":
-        min_resources = max(
-            min_resources, max_resources // search.factor ** (n_required - 1)
-        )
-    n_possible = 1 + math.floor(math.log(max_resources // min_resources, search.factor))
-    if search.aggressive_elimination:
-        n_rounds = n_required
-    else:
-        n_rounds = min(n_possible, n_required)
-    total = 0
-    for _ in range(n_rounds):
-        total += n_candidates
-        n_candidates = math.ceil(n_candidates / search.factor)
-    return total * n_splits
+    return sum(n_fits for n_fits, _ in search_rounds(search, n_splits))
 
 
-def _n_sampled(search, n_iter):
-    """How many candidates ``ParameterSampler`` draws (fewer for small grids)."""
-    return len(
-        ParameterSampler(
-            search.param_distributions, n_iter, random_state=search.random_state
-        )
-    )
+def expected_epochs(search, n_splits):
+    """How many epochs ``search`` will train, its refit included, for progress.
+
+    The sum over the rounds of candidates x folds x epochs per fit, plus the
+    refit's epochs: the work :class:`SearchProgress` counts. For a random
+    search every fit has the estimator's ``max_iter`` epochs; for a halving
+    search with epochs as the resource, each round has its own.
+
+    Parameters
+    ----------
+    search : RandomizedSearchCV or HalvingRandomSearchCV
+        An unfitted search, as :func:`make_search` builds; a random search's
+        estimator has one ``max_iter`` that is not searched over.
+    n_splits : int
+        Number of cross-validation folds.
+
+    Returns
+    -------
+    n_epochs : int
+        Epochs over all rounds, folds and the refit.
+
+    Examples
+    --------
+    >>> from sklmlp import TwoLayerClassifier
+    >>> from sklmlp.search import expected_epochs, make_search
+    >>> search = make_search(TwoLayerClassifier(), search="halving", n_iter=4,
+    ...                      cv=2, max_iter=8, random_state=0)
+    >>> expected_epochs(search, 2)  # 4 x 2 fits of 2 epochs, 2 x 2 of 6, refit 6
+    46
+    """
+    rounds = search_rounds(search, n_splits)
+    refit = rounds[-1][1] if search.refit else 0
+    return sum(n_fits * epochs for n_fits, epochs in rounds) + refit
 
 
 def check_search_data(X, y, cv=3):
@@ -266,28 +261,57 @@ def check_search_data(X, y, cv=3):
 
 
 @contextmanager
-def search_progress(total_fits, label="search", stream=None):
-    """Show fits done / total, elapsed time and ETA while a search runs.
+def search_progress(search, label="search", stream=None):
+    """Show epochs done / total, elapsed time and ETA while ``search`` fits.
 
-    On a terminal the line is rewritten in place; otherwise a plain line is
-    written every tenth of the way. Works with any joblib backend, including
-    Dask, because it counts completions in the calling process.
+    On scikit-learn >= 1.9 this sets a :class:`SearchProgress` callback on
+    ``search`` for the block (replacing the search's other callbacks, and
+    clearing them after it): the line follows every epoch of every fit, in
+    any process, with the loky backend or a Dask cluster on this machine. On
+    a terminal it is rewritten in place; otherwise a plain line is written
+    every tenth of the way. The total is :func:`expected_epochs`.
+
+    Older scikit-learn has no callback API: there the count is written once,
+    when the search ends, with a note that live progress needs scikit-learn
+    >= 1.9 (on a terminal the note shows at once, then turns into the count).
+    Nothing is patched on either path.
 
     Parameters
     ----------
-    total_fits : int
-        Number of fits expected (see :func:`expected_fits`).
+    search : RandomizedSearchCV or HalvingRandomSearchCV
+        The search about to be fitted inside the block.
     label : str, default="search"
         Start of the line.
     stream : file-like, default=None
         Where to write; None means ``sys.stderr``.
+
+    Yields
+    ------
+    progress : SearchProgress or None
+        The callback, or None on scikit-learn < 1.9.
     """
-    line = ProgressLine(total_fits, label, stream)
-    with joblib_progress(line.update):
+    if hasattr(search, "set_callbacks"):
+        progress = SearchProgress(label, stream)
+        search.set_callbacks(progress)
         try:
-            yield line
+            yield progress
         finally:
-            line.close()
+            search.set_callbacks()
+        return
+    # the fallback: a note at once on a terminal, the count when it is over
+    note = "live progress needs scikit-learn >= 1.9"
+    line = ProgressLine(None, label, stream)
+    if line.live:
+        line._write(f"\r{label}: {note}")
+    try:
+        yield None
+    except BaseException:
+        if line.live:
+            line._write("\n")
+        raise
+    line.total = line.done = expected_epochs(search, search.n_splits_)
+    text = f"{line.text()} ({note})"
+    line._write(f"\r{text}\033[K\n" if line.live else text + "\n")
 
 
 @contextmanager

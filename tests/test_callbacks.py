@@ -1,6 +1,7 @@
 """scikit-learn's callback API (sklearn.callback, scikit-learn >= 1.9)."""
 
 import importlib.util
+import io
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.fixes import parse_version
 
 from sklmlp import TwoLayerClassifier
+from sklmlp.search import SearchProgress, make_search
 
 from _extras import importorskip
 
@@ -117,3 +119,49 @@ def test_progress_bar_reaches_the_classifier_inside_a_parallel_search(
     out = capsys.readouterr().out
     assert out.count("TwoLayerClassifier - fit") == 5  # 4 CV fits and the refit
     assert "100%" in out
+
+
+@needs_callbacks
+def test_progress_bar_on_a_single_fit(small_problem, capsys):
+    importorskip("rich", extra="test")
+    from sklearn.callback import ProgressBar
+
+    X, y = small_problem
+    clf = TwoLayerClassifier(max_iter=5, random_state=0).set_callbacks(ProgressBar())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("TwoLayerClassifier - fit") == 1 and "100%" in out
+
+
+@needs_callbacks
+def test_progress_bar_and_search_progress_follow_a_halving_search(
+    small_problem, capsys, monkeypatch
+):
+    importorskip("rich", extra="test")
+    from sklearn.callback import ProgressBar
+
+    monkeypatch.setenv("COLUMNS", "200")  # rich cuts lines to the width
+    X, y = small_problem
+    search = make_search(
+        TwoLayerClassifier(random_state=0),
+        search="halving",
+        n_iter=3,
+        cv=2,
+        max_iter=6,
+        n_jobs=2,
+        random_state=0,
+    )
+    stream = io.StringIO()
+    progress = SearchProgress("tune", stream=stream)
+    search.set_callbacks(ProgressBar(max_propagation_depth=None), progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    out = capsys.readouterr().out
+    n_fits = 2 * sum(search.n_candidates_) + 1  # and the refit
+    assert out.count("TwoLayerClassifier - fit") == n_fits
+    assert "halving-iteration" in out and "100%" in out
+    # both callbacks saw every epoch: 3 x 2 fits of 2, 1 x 2 of 6, a refit of 6
+    assert stream.getvalue().splitlines()[-1].startswith("tune: 30/30 epochs, ")

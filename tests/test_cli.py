@@ -42,8 +42,9 @@ def test_tune_prints_a_ranked_table_and_the_test_accuracy(capsys):
     assert re.search(r"Best parameters: hidden_size=\d+, learning_rate=\S+, reg=", out)
     accuracy = float(re.search(r"Test accuracy of the refit model: (\S+)", out)[1])
     assert accuracy > 0.85
-    # not a terminal: plain progress lines on stderr, ending with all fits done
-    assert captured.err.splitlines()[-1].startswith("tune: 6/6 fits")
+    # not a terminal: plain progress lines on stderr, ending with all epochs
+    # done: 3 candidates x 2 folds x 20 epochs, and the refit's 20
+    assert captured.err.splitlines()[-1].startswith("tune: 140/140 epochs, ")
 
 
 def test_tune_halving_writes_its_outputs(tmp_path, capsys):
@@ -287,12 +288,13 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert _one_clean_error_line(capsys) == "sklmlp tune: interrupted"
 
 
-def test_halving_progress_reaches_the_number_of_fits_run(capsys):
-    # 20 candidates on 1 then 3 epochs: scikit-learn caps the rounds at 2
+def test_halving_progress_reaches_the_epochs_run(capsys):
+    # 20 candidates on 1 then 7 on 3 epochs: scikit-learn caps the rounds at 2;
+    # 3 folds: 20 x 3 x 1 + 7 x 3 x 3 epochs, and a refit of 3
     argv = ["tune", "--search", "halving", "--n-iter", "20", "--max-iter", "5"]
     assert main(argv + ["--n-jobs", "1"]) == 0
     captured = capsys.readouterr()
-    assert captured.err.splitlines()[-1].startswith("tune: 81/81 fits")
+    assert captured.err.splitlines()[-1].startswith("tune: 126/126 epochs, ")
     assert len(_table_rows(captured.out)) == 27
 
 

@@ -2,22 +2,28 @@
 
 import csv
 import io
+import pickle
 import warnings
 
 import joblib
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, RandomizedSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.fixes import parse_version
 from threadpoolctl import threadpool_info
 
 from sklmlp import TwoLayerClassifier
+from sklmlp._progress import _Handle, _Run, _send, _unreachable
 from sklmlp.search import (
+    SearchProgress,
     default_search_space,
+    expected_epochs,
     expected_fits,
     format_cv_results,
     make_search,
@@ -27,6 +33,14 @@ from sklmlp.search import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Read from scikit-learn, not from sklmlp: sklearn.callback arrived in 1.9.
+SKLEARN_HAS_CALLBACKS = parse_version(
+    parse_version(sklearn.__version__).base_version
+) >= parse_version("1.9")
+needs_callbacks = pytest.mark.skipif(
+    not SKLEARN_HAS_CALLBACKS, reason="sklearn.callback needs scikit-learn >= 1.9"
+)
 
 
 @pytest.fixture(scope="module")
@@ -106,20 +120,7 @@ def test_make_search_rejects_an_unknown_kind():
         make_search(TwoLayerClassifier(), search="grid")
 
 
-def test_progress_lines_on_a_plain_stream(digits_small):
-    X, y = digits_small
-    search = make_search(
-        TwoLayerClassifier(random_state=0), n_iter=5, cv=2, max_iter=5, n_jobs=2
-    )
-    stream = io.StringIO()
-    with search_progress(expected_fits(search, 2), "tune", stream=stream):
-        search.fit(X, y)
-    lines = stream.getvalue().splitlines()
-    assert 1 <= len(lines) <= 10
-    assert lines[-1].startswith("tune: 10/10 fits, ")
-    assert "\r" not in stream.getvalue()
-    done = [int(line.split()[1].split("/")[0]) for line in lines]
-    assert done == sorted(done)
+NOTE = "live progress needs scikit-learn >= 1.9"
 
 
 class _Terminal(io.StringIO):
@@ -127,16 +128,168 @@ class _Terminal(io.StringIO):
         return True
 
 
+def _counts(lines):
+    """The epochs done of each progress line (``label: done/total epochs, ...``)."""
+    return [int(line.split()[1].split("/")[0]) for line in lines]
+
+
+@needs_callbacks
+def test_progress_lines_on_a_plain_stream(digits_small):
+    X, y = digits_small
+    search = make_search(
+        TwoLayerClassifier(random_state=0), n_iter=5, cv=2, max_iter=5, n_jobs=2
+    )
+    stream = io.StringIO()
+    with search_progress(search, "tune", stream=stream) as progress:
+        assert isinstance(progress, SearchProgress)
+        search.fit(X, y)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("tune: 55/55 epochs, ")  # 5 x 2 x 5 and a refit
+    assert "\r" not in stream.getvalue()
+    # the epochs of the fits in the worker processes reach this one as they
+    # end: a line per tenth, not one when the search is over
+    assert 5 <= len(lines) <= 11
+    assert _counts(lines) == sorted(set(_counts(lines)))
+    assert not hasattr(search, "_skl_callbacks")  # cleared after the block
+
+
+@pytest.mark.skipif(SKLEARN_HAS_CALLBACKS, reason="the fallback of scikit-learn < 1.9")
+@pytest.mark.parametrize("terminal", [False, True], ids=["plain", "terminal"])
+def test_without_callbacks_progress_is_the_final_count_and_a_note(
+    digits_small, terminal
+):
+    X, y = digits_small
+    search = make_search(TwoLayerClassifier(random_state=0), n_iter=3, cv=2, max_iter=5)
+    stream = _Terminal() if terminal else io.StringIO()
+    with search_progress(search, "tune", stream=stream) as progress:
+        assert progress is None
+        # a terminal has the note at once; a log nothing until the end
+        assert stream.getvalue() == ("\rtune: " + NOTE if terminal else "")
+        search.fit(X, y)
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")
+    final = text.split("\r")[-1].removesuffix("\n").removesuffix("\033[K")
+    assert final.startswith("tune: 35/35 epochs, ") and final.endswith(f"({NOTE})")
+
+
+def test_search_progress_patches_nothing(digits_small):
+    X, y = digits_small
+    search = make_search(TwoLayerClassifier(random_state=0), n_iter=2, cv=2, max_iter=2)
+    before = dict(vars(joblib.Parallel))
+    with search_progress(search, stream=io.StringIO()):
+        assert dict(vars(joblib.Parallel)) == before
+        search.fit(X, y)
+        assert dict(vars(joblib.Parallel)) == before
+
+
+@needs_callbacks
 def test_progress_line_is_live_on_a_terminal(digits_small):
     X, y = digits_small
     search = make_search(TwoLayerClassifier(random_state=0), n_iter=3, cv=2, max_iter=3)
     stream = _Terminal()
-    with search_progress(6, "tune", stream=stream):
+    with search_progress(search, "tune", stream=stream):
         search.fit(X, y)
     text = stream.getvalue()
-    assert text.startswith("\rtune: ") and text.endswith("\n")
-    assert "tune: 6/6 fits" in text
-    assert "ETA" in text or text.count("\r") == 1
+    # one line, rewritten in place, ended once
+    assert text.startswith("\rtune: ") and text.count("\n") == 1
+    assert text.endswith("\n")
+    shown = [part.removesuffix("\033[K") for part in text.strip().split("\r")]
+    assert shown[-1].startswith("tune: 21/21 epochs, ")
+    assert all(part.startswith("tune: ") for part in shown)
+
+
+@needs_callbacks
+def test_fits_that_stop_early_count_their_remaining_epochs(digits_small):
+    X, y = digits_small
+    # tol is out of reach: every fit stops after 2 of its epochs
+    clf = TwoLayerClassifier(tol=1e9, n_iter_no_change=1, random_state=0)
+    search = make_search(
+        clf, search="halving", n_iter=9, cv=2, max_iter=27, n_jobs=2, random_state=0
+    )
+    total = expected_epochs(search, 2)
+    stream = io.StringIO()
+    with search_progress(search, "tune", stream=stream):
+        search.fit(X, y)
+    assert search.best_estimator_.n_iter_ == 2
+    assert search.n_resources_ == [3, 9, 27]
+    # rounds of 9 x 2 fits of 3 epochs, 3 x 2 of 9, 1 x 2 of 27, a refit of 27
+    assert total == 54 + 54 + 54 + 27
+    # the refit, which runs here after the rounds, ends the count exactly
+    assert stream.getvalue().splitlines()[-1].startswith(f"tune: {total}/{total} ")
+
+
+def _search_run(stream):
+    """A run as SearchProgress.setup starts it, told of a 2-round search."""
+    run = _Run("tune", stream)
+    run.rounds, run.refit = [40, 60], 10
+    run.line.total = 110
+    return run
+
+
+@needs_callbacks
+def test_the_ledger_credits_ended_fits_once():
+    run = _search_run(io.StringIO())
+    try:
+        fit = (0, 0, 0, 3)  # root, search, round 0, fit 3
+        run.receive(("begin", fit, 10))
+        for _ in range(4):
+            run.receive(("epoch", fit))
+        assert run.done == 4
+        run.receive(("end", fit))  # stopped early: 6 more epochs done
+        assert run.done == 10
+        run.receive(("end", (0, 0, 0)))  # its round ends: nothing to add
+        assert run.done == 10
+        run.rounds_ended(1)  # fits unheard of (remote Dask workers) count too
+        assert run.done == 40
+        run.receive(("begin", (0, 0, 1, 0), 30))
+        run.receive(("end", (0,)))  # a whole search ended: its fits too
+        assert run.done == 70
+    finally:
+        run.close()
+
+
+@needs_callbacks
+def test_events_reach_the_run_from_worker_processes():
+    # the round trip a loky worker makes, one event at a time, in order
+    run = _search_run(io.StringIO())
+    try:
+        with joblib.parallel_config(backend="loky"):
+            for event in [("begin", (0, 5), 20), ("epoch", (0, 5)), ("end", (0,))]:
+                joblib.Parallel(n_jobs=2)([joblib.delayed(_send)(run.handle, event)])
+        assert run.done == 20
+    finally:
+        run.close()
+
+
+def test_an_unreachable_run_drops_events_quietly():
+    # a Dask worker on another machine cannot reach this machine's socket
+    handle = _Handle("/nonexistent/sklmlp-progress", b"key")
+    _send(handle, ("epoch", (0, 1)))
+    assert handle.address in _unreachable
+    _send(handle, ("epoch", (0, 1)))  # no second try
+
+
+def test_a_copy_of_the_callback_leaves_its_stream_behind():
+    progress = SearchProgress("tune", stream=io.StringIO())  # not picklable
+    copy = pickle.loads(pickle.dumps(progress))
+    assert copy.label == "tune" and copy.stream is None
+
+
+@needs_callbacks
+@pytest.mark.timeout(180)
+def test_progress_from_dask_workers(digits_small, dask_cluster):
+    X, y = digits_small
+    search = make_search(
+        TwoLayerClassifier(random_state=0), n_iter=4, cv=2, max_iter=5, n_jobs=2
+    )
+    stream = io.StringIO()
+    with parallel_backend(scheduler=dask_cluster.scheduler_address):
+        with search_progress(search, "tune", stream=stream):
+            search.fit(X, y)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("tune: 45/45 epochs, ")
+    # the workers' epochs arrived while the search ran, not only at its end
+    assert len(lines) >= 5
 
 
 def test_format_and_write_cv_results(digits_small, tmp_path):
@@ -313,9 +466,13 @@ def test_expected_fits_mirrors_scikit_learns_rounds(n_iter, max_iter, factor):
         random_state=0,
     )
     predicted = expected_fits(search, 2)
+    epochs = expected_epochs(search, 2)
     search.fit(X, y)
     assert predicted == 2 * sum(search.n_candidates_)
     assert predicted == 2 * len(search.cv_results_["params"])
+    rounds = zip(search.n_candidates_, search.n_resources_, strict=True)
+    refit = search.best_params_["max_iter"]
+    assert epochs == 2 * sum(n * r for n, r in rounds) + refit
 
 
 def test_expected_fits_of_a_small_grid_counts_what_is_drawn():
@@ -323,6 +480,18 @@ def test_expected_fits_of_a_small_grid_counts_what_is_drawn():
         _Instant(), {"reg": [0.1, 0.2]}, search="random", n_iter=10, cv=2
     )
     assert expected_fits(search, 2) == 4  # the grid has only two candidates
+
+
+def test_expected_epochs_of_a_random_search():
+    clf = make_pipeline(StandardScaler(), _Instant())
+    search = make_search(clf, n_iter=3, cv=2, max_iter=7, prefix="_instant")
+    assert expected_epochs(search, 2) == 3 * 2 * 7 + 7  # the refit last
+    search.set_params(refit=False)
+    assert expected_epochs(search, 5) == 3 * 5 * 7
+    searched = {"_instant__max_iter": [3, 7], "_instant__reg": [0.1, 0.2]}
+    search.set_params(param_distributions=searched)
+    with pytest.raises(ValueError, match="one fixed max_iter"):
+        expected_epochs(search, 2)
 
 
 def test_the_table_puts_halvings_chosen_candidate_first(digits_small):
