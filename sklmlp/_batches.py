@@ -142,6 +142,10 @@ class BatchSource:
         """``X[rows]``: gathered into the buffer when X is dense."""
         if self._buffer is None:
             return self.X[rows]
-        batch = np.take(self.X, rows, axis=0, out=self._buffer[: len(rows)])
+        # mode="clip" (the rows are valid indices anyway): with the default
+        # mode="raise", np.take buffers `out` and copies it again, which made
+        # the gather 1.7x slower (34 -> 20 ms per Fashion-MNIST epoch).
+        out = self._buffer[: len(rows)]
+        batch = np.take(self.X, rows, axis=0, out=out, mode="clip")
         self._pages.release()
         return batch

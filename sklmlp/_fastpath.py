@@ -3,7 +3,7 @@
 :class:`FusedGradient` computes what :func:`sklmlp._network.loss_and_grads`
 computes, for the minibatches of one fit, with the tricks that the textbook
 function leaves out. Each is measured in ``docs/performance.rst``
-(``benchmarks/bench_epoch.py --engines``):
+(``benchmarks/bench_engines.py``):
 
 1. **Buffer reuse.** Activations, their gradients and the parameter
    gradients live in arrays allocated once per fit, sized for the largest

@@ -66,6 +66,21 @@ def test_bench_epoch_without_torch_selects_rows(capsys, monkeypatch):
     assert "sklmlp/MLP <= 0.50 (2 threads, hidden 8, float32)" in out
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_bench_engines_smoke(capsys):
+    module = runpy.run_path(str(BENCHMARKS / "bench_engines.py"))
+    assert module["main"](["--smoke", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^1 thread\(s\): fast \d+\.\d{3} s per epoch$", out, re.M)
+    for variant in ("textbook", "fresh-buffers", "input-grad", "penalty-value"):
+        assert re.search(rf"^ +{variant}: \d+\.\d{{3}} s, \d+\.\d\dx fast$", out, re.M)
+    # the smoke run leaves the estimator on its own fast path
+    import sklmlp._classifier
+    import sklmlp._fastpath
+
+    assert sklmlp._classifier.FusedGradient is sklmlp._fastpath.FusedGradient
+
+
 def test_bench_epoch_goal_lines():
     module = runpy.run_path(str(BENCHMARKS / "bench_epoch.py"))
     results = {
