@@ -82,16 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         "tune",
         parents=[data, model],
         formatter_class=formatter,
-        help="search hidden_size, learning_rate and reg (default command)",
+        help="search hidden_size, learning_rate, its decay and reg (default command)",
     )
     tune.add_argument(
         "--search",
         choices=["random", "halving"],
-        default="random",
-        help="random search, or successive halving with epochs as the resource",
+        default="halving",
+        help="successive halving with epochs as the resource (every candidate "
+        "trains a few epochs, the best third three times as many, ...), or a "
+        "random search that trains every candidate --max-iter epochs",
     )
     tune.add_argument(
-        "--n-iter", type=_positive_int, default=20, metavar="N", help="candidates"
+        "--n-iter", type=_positive_int, default=24, metavar="N", help="candidates"
     )
     tune.add_argument(
         "--cv",
@@ -110,9 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument(
         "--max-iter",
         type=_positive_int,
-        default=100,
+        default=60,
         metavar="E",
         help="epochs per fit; the most any fit gets with halving",
+    )
+    tune.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="in every fit, hold out 10%% of its training data and stop when "
+        "its accuracy has not improved for 10 epochs, keeping the best epoch",
     )
     tune.add_argument(
         "--backend",

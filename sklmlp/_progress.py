@@ -104,6 +104,11 @@ def _max_iter(search):
     return search.estimator.get_params()[names[0]]
 
 
+# Seconds after which a plain (not live) progress line is written even though
+# no further tenth of the work is done.
+PLAIN_INTERVAL = 60.0
+
+
 class ProgressLine:
     """``label: done/total epochs, elapsed, ETA``, live on a terminal.
 
@@ -116,7 +121,8 @@ class ProgressLine:
     stream : file-like, default=None
         Where to write; None means ``sys.stderr``. A terminal gets one line
         rewritten in place (at most every 0.2 s); anything else gets a plain
-        line every tenth of the way.
+        line every tenth of the way, and at least once a minute (so a log
+        shows an ETA from the first minute).
     unit : str, default="epochs"
         What is counted.
     """
@@ -131,7 +137,7 @@ class ProgressLine:
         self.done = 0
         self._shown = None  # the count last written
         self._first = None  # (time, count) of the first count above 0
-        self._last_write = 0.0
+        self._last_write = self.start
         self._last_tenth = 0
 
     def update(self, done):
@@ -147,9 +153,10 @@ class ProgressLine:
                 self._last_write = now
         elif self.total is not None:
             tenth = min(10, done * 10 // self.total)
-            if tenth > self._last_tenth:
-                self._last_tenth = tenth
+            if tenth > self._last_tenth or now - self._last_write >= PLAIN_INTERVAL:
+                self._last_tenth = max(tenth, self._last_tenth)
                 self._show()
+                self._last_write = now
 
     def text(self):
         """The progress line, without any terminal control characters."""

@@ -58,8 +58,11 @@ def run_tune(args: argparse.Namespace) -> None:
             check_search_data(data.X_train, data.y_train, args.cv)
         except ValueError as exc:
             raise CommandError(f"{data.DESCR}: {exc}") from exc
+        clf = TwoLayerClassifier(
+            early_stopping=args.early_stopping, random_state=args.random_state
+        )
         search = make_search(
-            _pipeline(args.scale, TwoLayerClassifier(random_state=args.random_state)),
+            _pipeline(args.scale, clf),
             search=args.search,
             n_iter=args.n_iter,
             cv=args.cv,
@@ -70,7 +73,9 @@ def run_tune(args: argparse.Namespace) -> None:
         )
         print(
             f"{args.search} search on {data.DESCR}: {args.n_iter} candidates x "
-            f"{args.cv} folds, {len(data.y_train)} training / {len(data.y_test)} "
+            f"{args.cv} folds, up to {args.max_iter} epochs per fit"
+            f"{' with early stopping' if args.early_stopping else ''}, "
+            f"{len(data.y_train)} training / {len(data.y_test)} "
             f"test samples, n_jobs={args.n_jobs}, backend={backend}",
             flush=True,
         )
@@ -102,6 +107,7 @@ def run_tune(args: argparse.Namespace) -> None:
             "n_iter": args.n_iter,
             "cv": args.cv,
             "max_iter": args.max_iter,
+            "early_stopping": args.early_stopping,
             "best_params": {k: _plain(v) for k, v in best.items()},
             "best_cv_accuracy": float(search.best_score_),
             "test_accuracy": float(test_accuracy),

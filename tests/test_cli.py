@@ -19,7 +19,8 @@ from sklmlp.cli import main
 
 from _extras import importorskip
 
-FAST = ["--n-iter", "3", "--cv", "2", "--max-iter", "20", "--n-jobs", "1"]
+FAST = ["--search", "random", "--n-iter", "3", "--cv", "2", "--max-iter", "20"]
+FAST += ["--n-jobs", "1"]
 
 
 def _table_rows(out):
@@ -39,12 +40,33 @@ def test_tune_prints_a_ranked_table_and_the_test_accuracy(capsys):
     ranks = [int(row.lstrip("*").split()[0]) for row in rows]
     assert ranks == sorted(ranks)
     assert "mean acc" in out and "std acc" in out and "fit s" in out
-    assert re.search(r"Best parameters: hidden_size=\d+, learning_rate=\S+, reg=", out)
+    assert re.search(
+        r"Best parameters: hidden_size=\d+, learning_rate=\S+, "
+        r"learning_rate_decay=\S+, reg=",
+        out,
+    )
     accuracy = float(re.search(r"Test accuracy of the refit model: (\S+)", out)[1])
     assert accuracy > 0.85
     # not a terminal: plain progress lines on stderr, ending with all epochs
     # done: 3 candidates x 2 folds x 20 epochs, and the refit's 20
     assert captured.err.splitlines()[-1].startswith("tune: 140/140 epochs, ")
+
+
+def test_tune_defaults_are_halving_with_early_stopping_in_each_fit(capsys):
+    # the defaults a Fashion-MNIST user gets: 24 candidates, 3 folds, 6, 18
+    # and 54 epochs per round, early stopping in every fit
+    args = cli.build_parser().parse_args(["tune"])
+    settings = (args.search, args.n_iter, args.cv, args.max_iter, args.early_stopping)
+    assert settings == ("halving", 24, 3, 60, True)
+    assert (
+        not cli.build_parser()
+        .parse_args(["tune", "--no-early-stopping"])
+        .early_stopping
+    )
+    assert main(FAST + ["--no-early-stopping"]) == 0
+    assert "up to 20 epochs per fit, " in capsys.readouterr().out
+    assert main(FAST) == 0
+    assert "up to 20 epochs per fit with early stopping, " in capsys.readouterr().out
 
 
 def test_tune_halving_writes_its_outputs(tmp_path, capsys):
@@ -53,6 +75,9 @@ def test_tune_halving_writes_its_outputs(tmp_path, capsys):
     assert main(argv + ["--max-iter", "9", "--out", str(out_dir)]) == 0
     summary = json.loads((out_dir / "summary.json").read_text())
     assert summary["search"] == "halving" and summary["best_params"]["max_iter"] == 9
+    # early stopping inside every fit is the default, and the model keeps it
+    assert summary["early_stopping"] is True
+    assert joblib.load(out_dir / "model.joblib")[-1].early_stopping is True
     assert 0.0 < summary["test_accuracy"] <= 1.0
     with open(out_dir / "cv_results.csv", newline="") as f:
         rows = list(csv.DictReader(f))

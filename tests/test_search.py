@@ -55,18 +55,19 @@ def digits_small():
 def test_default_search_space(prefix):
     space = default_search_space(prefix)
     start = "clf__" if prefix else ""
-    assert sorted(space) == [
-        f"{start}{k}" for k in ("hidden_size", "learning_rate", "reg")
-    ]
+    names = ("hidden_size", "learning_rate", "learning_rate_decay", "reg")
+    assert sorted(space) == [f"{start}{k}" for k in names]
     rng = np.random.RandomState(0)
     hidden = space[f"{start}hidden_size"].rvs(size=500, random_state=rng)
     rates = space[f"{start}learning_rate"].rvs(size=500, random_state=rng)
     regs = space[f"{start}reg"].rvs(size=500, random_state=rng)
-    assert hidden.min() >= 32 and hidden.max() <= 512
-    assert 3e-4 <= rates.min() and rates.max() <= 3e-2
-    assert 1e-6 <= regs.min() and regs.max() <= 1e-1
+    decays = space[f"{start}learning_rate_decay"].rvs(size=500, random_state=rng)
+    assert hidden.min() >= 64 and hidden.max() <= 768
+    assert 2e-4 <= rates.min() and rates.max() <= 5e-3
+    assert 1e-6 <= regs.min() and regs.max() <= 1e-3
+    assert 0.9 <= decays.min() and decays.max() <= 1.0
     # log-uniform: about half of the draws fall below the geometric middle
-    assert 0.4 < np.mean(rates < np.sqrt(3e-4 * 3e-2)) < 0.6
+    assert 0.4 < np.mean(rates < np.sqrt(2e-4 * 5e-3)) < 0.6
 
 
 def test_default_space_drives_a_pipeline_search(digits_small):
@@ -86,6 +87,7 @@ def test_default_space_drives_a_pipeline_search(digits_small):
         assert sorted(params) == [
             "twolayerclassifier__hidden_size",
             "twolayerclassifier__learning_rate",
+            "twolayerclassifier__learning_rate_decay",
             "twolayerclassifier__reg",
         ]
     assert (
@@ -151,6 +153,22 @@ def test_progress_lines_on_a_plain_stream(digits_small):
     assert 5 <= len(lines) <= 11
     assert _counts(lines) == sorted(set(_counts(lines)))
     assert not hasattr(search, "_skl_callbacks")  # cleared after the block
+
+
+def test_a_plain_stream_gets_a_line_at_least_every_minute(monkeypatch):
+    # between two tenths of the work, a line (with its ETA) once the interval
+    # has passed, so a log shows an estimate from the first minute
+    import sklmlp._progress as module
+
+    stream = io.StringIO()
+    line = module.ProgressLine(1000, "tune", stream=stream)
+    line.update(1)
+    line.update(2)
+    assert stream.getvalue() == ""  # under a tenth, within the minute
+    monkeypatch.setattr(module, "PLAIN_INTERVAL", 0.0)
+    line.update(3)
+    assert stream.getvalue().startswith("tune: 3/1000 epochs, ")
+    assert ", ETA " in stream.getvalue()
 
 
 @pytest.mark.skipif(SKLEARN_HAS_CALLBACKS, reason="the fallback of scikit-learn < 1.9")
@@ -304,7 +322,8 @@ def test_format_and_write_cv_results(digits_small, tmp_path):
     ).fit(X, y)
     table = format_cv_results(search.cv_results_, prefix="twolayerclassifier")
     lines = table.splitlines()
-    assert lines[0].split()[:4] == ["rank", "hidden_size", "learning_rate", "reg"]
+    names = ["rank", "hidden_size", "learning_rate", "learning_rate_decay", "reg"]
+    assert lines[0].split()[:5] == names
     ranks = [int(line.split()[0]) for line in lines[2:]]
     assert ranks == sorted(ranks) and len(ranks) == 4
 
@@ -420,9 +439,17 @@ def test_without_the_pin_this_process_keeps_its_blas_threads():
 class _Instant(ClassifierMixin, BaseEstimator):
     """A classifier that fits instantly, with the search space's parameters."""
 
-    def __init__(self, hidden_size=1, learning_rate=1.0, reg=0.0, max_iter=1):
+    def __init__(
+        self,
+        hidden_size=1,
+        learning_rate=1.0,
+        learning_rate_decay=1.0,
+        reg=0.0,
+        max_iter=1,
+    ):
         self.hidden_size = hidden_size
         self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
         self.reg = reg
         self.max_iter = max_iter
 
