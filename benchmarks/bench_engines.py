@@ -5,20 +5,19 @@ else random data; batch 200, SGD with Nesterov momentum, float32 by default)
 with the minibatch gradient computed two ways, interleaved, each run in a
 fresh process, median of ``--repeats``:
 
-- ``fast``: the training loop as shipped, :class:`sklmlp._fastpath.FusedGradient`
-  (buffer reuse, in-place passes, no first-layer input gradient, no penalty
-  value per step);
-- ``textbook``: :func:`sklmlp._network.loss_and_grads` per minibatch,
-  allocating everything, and the same optimizer step;
-- each of the fast path's tricks undone on its own: ``fresh-buffers`` (a new
-  ``FusedGradient``, so new buffers, for every minibatch), ``input-grad`` (the
-  first layer's input gradient computed too, one more product),
-  ``penalty-value`` (the L2 penalty's value computed every minibatch).
+- ``fast``: the training loop as shipped,
+  :func:`sklmlp._fastpath.fused_loss_and_grads` (in-place passes, no
+  first-layer input gradient, no penalty value per step);
+- ``textbook``: :func:`sklmlp._network.loss_and_grads` per minibatch and the
+  same optimizer step;
+- the fast path with one of its tricks undone: ``input-grad`` (the first
+  layer's input gradient computed too, one more product), ``penalty-value``
+  (the L2 penalty's value computed every minibatch).
 
 ``--other PATH`` adds a third engine: the sklmlp package found under PATH (e.g.
 a ``git worktree`` of an older commit), to measure a trick that is no longer
-in the code, such as folding SGD's velocity update into the gradient products
-(commit d612533).
+in the code: folding SGD's velocity update into the gradient products
+(commit d612533), or reusing preallocated buffers (commit 55af0ca).
 
 Run by hand: ``python benchmarks/bench_engines.py --threads 1 2``
 (``--smoke`` for a seconds-long check of the script itself).
@@ -48,68 +47,37 @@ def load_data(n_samples, smoke):
     return rng.rand(n_samples, 784), rng.randint(0, 10, n_samples)
 
 
-def textbook_gradient(batch_size, params):
-    """``FusedGradient``'s interface around the textbook ``loss_and_grads``."""
+def textbook_gradient(params, X, y, reg, sample_weight=None):
+    """The textbook ``loss_and_grads``, returning the data loss like the fast path."""
     from sklmlp._layers import l2_penalty
     from sklmlp._network import loss_and_grads
 
-    def gradient(params, X, y, reg, sample_weight=None):
-        loss, grads = loss_and_grads(params, X, y, reg, sample_weight)
-        return loss - l2_penalty([params[0], params[2]], reg)[0], grads
-
-    return gradient
+    loss, grads = loss_and_grads(params, X, y, reg, sample_weight)
+    return loss - l2_penalty([params[0], params[2]], reg)[0], grads
 
 
-def fresh_buffers(batch_size, params):
-    """A new FusedGradient, and so new buffers, for every minibatch."""
-    from sklmlp._fastpath import FusedGradient
-
-    def gradient(params, X, y, reg, sample_weight=None):
-        return FusedGradient(X.shape[0], params)(params, X, y, reg, sample_weight)
-
-    return gradient
-
-
-def with_input_gradient(batch_size, params):
-    """FusedGradient, plus the first layer's input gradient (one more product)."""
+def with_input_gradient(params, X, y, reg, sample_weight=None):
+    """The fast path, plus the first layer's input gradient (one more product)."""
     from sklmlp._blas import gemm
-    from sklmlp._fastpath import FusedGradient
+    from sklmlp._fastpath import fused_loss_and_grads
 
-    fused = FusedGradient(batch_size, params)
-    d_X = np.empty((batch_size, params[0].shape[0]), params[0].dtype)
-
-    def gradient(params, X, y, reg, sample_weight=None):
-        result = fused(params, X, y, reg, sample_weight)
-        gemm(
-            1.0,
-            fused.d_hidden[: X.shape[0]],
-            params[0],
-            0.0,
-            d_X[: X.shape[0]],
-            trans_b=True,
-        )
-        return result
-
-    return gradient
+    loss, grads = fused_loss_and_grads(params, X, y, reg, sample_weight)
+    d_hidden = np.ones((X.shape[0], params[0].shape[1]), params[0].dtype)
+    gemm(1.0, d_hidden, params[0], 0.0, np.empty(X.shape, X.dtype), trans_b=True)
+    return loss, grads
 
 
-def with_penalty_value(batch_size, params):
-    """FusedGradient, plus the L2 penalty's value every minibatch."""
-    from sklmlp._fastpath import FusedGradient
+def with_penalty_value(params, X, y, reg, sample_weight=None):
+    """The fast path, plus the L2 penalty's value every minibatch."""
+    from sklmlp._fastpath import fused_loss_and_grads
 
-    fused = FusedGradient(batch_size, params)
-
-    def gradient(params, X, y, reg, sample_weight=None):
-        loss, grads = fused(params, X, y, reg, sample_weight)
-        reg * sum(float(np.vdot(W, W)) for W in (params[0], params[2]))
-        return loss, grads
-
-    return gradient
+    loss, grads = fused_loss_and_grads(params, X, y, reg, sample_weight)
+    reg * sum(float(np.vdot(W, W)) for W in (params[0], params[2]))
+    return loss, grads
 
 
 VARIANTS = {
     "textbook": textbook_gradient,
-    "fresh-buffers": fresh_buffers,
     "input-grad": with_input_gradient,
     "penalty-value": with_penalty_value,
 }
@@ -121,11 +89,13 @@ def seconds_per_epoch(engine, threads, dtype, hidden, epochs, n_samples, smoke, 
         sys.path.insert(0, path)
     from threadpoolctl import threadpool_limits
 
-    import sklmlp._classifier
     from sklmlp import TwoLayerClassifier
-    from sklmlp._fastpath import FusedGradient
 
-    sklmlp._classifier.FusedGradient = VARIANTS.get(engine, FusedGradient)
+    if engine in VARIANTS:
+        import sklmlp._fastpath as module
+
+        fast = module.fused_loss_and_grads
+        module.fused_loss_and_grads = VARIANTS[engine]
     X, y = load_data(n_samples, smoke)
     X = X.astype(dtype)
     clf = TwoLayerClassifier(
@@ -146,7 +116,8 @@ def seconds_per_epoch(engine, threads, dtype, hidden, epochs, n_samples, smoke, 
             clf.fit(X, y)
             return (time.perf_counter() - start) / epochs
     finally:  # matters in --smoke mode, which runs in this process
-        sklmlp._classifier.FusedGradient = FusedGradient
+        if engine in VARIANTS:
+            module.fused_loss_and_grads = fast
 
 
 def main(argv=None):

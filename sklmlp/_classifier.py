@@ -4,7 +4,7 @@ This is the one module that imports scikit-learn's base classes and private
 validation helpers. It validates parameters and data, encodes labels, owns the
 random state and runs the epoch loop from the pieces in :mod:`sklmlp._training`;
 the math lives in :mod:`sklmlp._layers`, :mod:`sklmlp._network` (textbook),
-:mod:`sklmlp._fastpath` (the same, in place) and :mod:`sklmlp._optim`, and the
+:mod:`sklmlp._fastpath` (the same, faster) and :mod:`sklmlp._optim`, and the
 rows come from :mod:`sklmlp._batches`.
 """
 
@@ -29,7 +29,6 @@ from sklearn.utils.validation import (
 from ._batches import BatchSource, check_finite, iter_chunks, read_only_mapping
 from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import class_sample_weights, validation_split
-from ._fastpath import FusedGradient
 from ._layers import l2_penalty, log_softmax, softmax
 from ._network import accuracy_and_loss, forward, init_params, loss_scale
 from ._optim import decay_learning_rate, make_optimizer
@@ -546,7 +545,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         params = self._params()
         if getattr(self, "_loss_scale", None) is None:  # before any update
             self._loss_scale = loss_scale(params, *batches.head(LOSS_SCALE_ROWS))
-        gradient = FusedGradient(batches.batch_size, params)
         stopping = EarlyStopping(
             self.tol, self.n_iter_no_change, keep_best=validation is not None
         )
@@ -557,7 +555,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             start = time.perf_counter()
             callbacks.epoch_begin()
             try:
-                loss = self._run_epoch(params, gradient, batches)
+                loss = self._run_epoch(params, batches)
             except KeyboardInterrupt:
                 self._warn_interrupted()
                 break
@@ -583,7 +581,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = stopping.best_score
         callbacks.fit_end()
 
-    def _run_epoch(self, params, gradient, batches):
+    def _run_epoch(self, params, batches):
         """One epoch of minibatch updates; returns its objective.
 
         The objective is the epoch's mean cross-entropy plus the L2 penalty of
@@ -599,7 +597,6 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 data_loss = train_epoch(
                     params,
                     self._optimizer,
-                    gradient,
                     batches,
                     self.reg,
                     self._random_state if self.shuffle else None,

@@ -17,10 +17,11 @@ import math
 
 import numpy as np
 
+from . import _fastpath
 from ._optim import FLUSH_INTERVAL, flush_underflow
 
 
-def train_epoch(params, optimizer, gradient, batches, reg, rng=None):
+def train_epoch(params, optimizer, batches, reg, rng=None, gradient=None):
     """One pass of minibatch updates; returns the epoch's mean data loss.
 
     Parameters
@@ -29,15 +30,16 @@ def train_epoch(params, optimizer, gradient, batches, reg, rng=None):
         ``[W1, b1, W2, b2]``, updated in place.
     optimizer : SGD or Adam
         The update rule and its state.
-    gradient : callable
-        ``gradient(params, X, y, reg, sample_weight) -> (data_loss, grads)``
-        for one minibatch, e.g. a :class:`~sklmlp._fastpath.FusedGradient`.
     batches : BatchSource
         The minibatches.
     reg : float
         L2 regularisation strength.
     rng : numpy.random.RandomState, default=None
         Draws the order of the rows; None keeps their order.
+    gradient : callable, default=None
+        ``gradient(params, X, y, reg, sample_weight) -> (data_loss, grads)``
+        for one minibatch; None means
+        :func:`~sklmlp._fastpath.fused_loss_and_grads`.
 
     Returns
     -------
@@ -46,6 +48,8 @@ def train_epoch(params, optimizer, gradient, batches, reg, rng=None):
         minibatch's total sample weight (its size when unweighted). The caller
         adds the L2 penalty of the final weights.
     """
+    if gradient is None:
+        gradient = _fastpath.fused_loss_and_grads
     total_loss, total_weight = 0.0, 0.0
     for step, (X, y, sample_weight) in enumerate(batches.minibatches(rng), start=1):
         loss, grads = gradient(params, X, y, reg, sample_weight)

@@ -56,18 +56,18 @@ def test_stops_on_a_training_loss_plateau(small_problem):
 
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_each_epoch_visits_every_sample_once(small_problem, monkeypatch, shuffle):
-    from sklmlp._fastpath import FusedGradient
+    import sklmlp._fastpath as module
 
     X, y = small_problem
     X = np.column_stack([X, np.arange(len(y))])  # the last column is the row id
     seen = []
 
-    def recording(self, params, X_batch, *args, **kwargs):
+    def recording(params, X_batch, *args, **kwargs):
         seen.append(X_batch[:, -1].astype(int))
-        return real(self, params, X_batch, *args, **kwargs)
+        return real(params, X_batch, *args, **kwargs)
 
-    real = FusedGradient.__call__
-    monkeypatch.setattr(FusedGradient, "__call__", recording)
+    real = module.fused_loss_and_grads
+    monkeypatch.setattr(module, "fused_loss_and_grads", recording)
     clf = TwoLayerClassifier(batch_size=16, max_iter=3, shuffle=shuffle)
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
@@ -454,7 +454,7 @@ def test_predict_proba_memory_is_bounded_by_chunks():
 
 
 def test_keyboard_interrupt_keeps_the_last_completed_epoch(small_problem, monkeypatch):
-    from sklmlp._fastpath import FusedGradient
+    import sklmlp._fastpath as module
 
     X, y = small_problem
     params = dict(batch_size=16, max_iter=50, random_state=0)
@@ -462,7 +462,7 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(small_problem, monkey
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = TwoLayerClassifier(**{**params, "max_iter": 2}).fit(X, y)
 
-    real, calls = FusedGradient.__call__, []
+    real, calls = module.fused_loss_and_grads, []
 
     def interrupted_in_epoch_3(*args, **kwargs):
         calls.append(1)
@@ -470,7 +470,7 @@ def test_keyboard_interrupt_keeps_the_last_completed_epoch(small_problem, monkey
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(FusedGradient, "__call__", interrupted_in_epoch_3)
+    monkeypatch.setattr(module, "fused_loss_and_grads", interrupted_in_epoch_3)
     clf = TwoLayerClassifier(**params)
     with pytest.warns(UserWarning, match=r"interrupted .* in epoch 3.*epoch \(2\)"):
         assert clf.fit(X, y) is clf

@@ -1,10 +1,10 @@
-"""The training loop's in-place gradient against the textbook loss_and_grads."""
+"""The training loop's fast gradient against the textbook loss_and_grads."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklmlp._fastpath import FusedGradient
+from sklmlp._fastpath import fused_loss_and_grads
 from sklmlp._layers import l2_penalty
 from sklmlp._network import init_params, loss_and_grads
 
@@ -31,36 +31,21 @@ def _textbook(params, X, y, reg, sample_weight):
 @pytest.mark.parametrize("reg", [0.0, 0.1], ids=["reg0", "reg"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
-def test_fused_gradient_matches_the_textbook(reg, weighted, sparse):
+def test_the_fast_path_matches_the_textbook(reg, weighted, sparse):
     params, X, y, sample_weight = _problem()
     X[X < 0.2] = 0.0
     sample_weight = sample_weight if weighted else None
     X_in = sp.csr_matrix(X) if sparse else X
-    loss, grads = FusedGradient(16, params)(params, X_in, y, reg, sample_weight)
+    loss, grads = fused_loss_and_grads(params, X_in, y, reg, sample_weight)
     expected_loss, expected = _textbook(params, X, y, reg, sample_weight)
     assert loss == pytest.approx(expected_loss, rel=1e-12, abs=1e-15)
     for name, fast, slow in zip(PARAM_NAMES, grads, expected, strict=True):
         np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15, err_msg=name)
 
 
-def test_buffers_are_reused_and_hold_no_stale_rows():
-    # A full minibatch, then a smaller one: the second result must not see
-    # any row of the first, though it lands in the same buffers.
-    params, X, y, sample_weight = _problem(n_samples=12)
-    gradient = FusedGradient(12, params)
-    _, first = gradient(params, X, y, 0.1, sample_weight)
-    first_ids = [id(g) for g in first]
-    loss, second = gradient(params, X[:5], y[:5], 0.1, sample_weight[:5])
-    assert [id(g) for g in second] == first_ids
-    expected_loss, expected = _textbook(params, X[:5], y[:5], 0.1, sample_weight[:5])
-    assert loss == pytest.approx(expected_loss, rel=1e-12)
-    for fast, slow in zip(second, expected, strict=True):
-        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-15)
-
-
 def test_zero_weights_give_only_the_penalty_gradient():
     params, X, y, _ = _problem()
-    loss, grads = FusedGradient(9, params)(params, X, y, 0.1, np.zeros(9))
+    loss, grads = fused_loss_and_grads(params, X, y, 0.1, np.zeros(9))
     assert loss == 0.0
     np.testing.assert_allclose(grads[0], 0.2 * params[0], rtol=1e-12)
     np.testing.assert_allclose(grads[2], 0.2 * params[2], rtol=1e-12)
@@ -71,7 +56,7 @@ def test_float32_matches_float64_to_float32_rounding():
     params64, X64, y, sample_weight64 = _problem()
     params = [p.astype(np.float32) for p in params64]
     X, sample_weight = X64.astype(np.float32), sample_weight64.astype(np.float32)
-    loss, grads = FusedGradient(9, params)(params, X, y, 0.1, sample_weight)
+    loss, grads = fused_loss_and_grads(params, X, y, 0.1, sample_weight)
     as64 = [p.astype(np.float64) for p in params]
     expected_loss, expected = _textbook(
         as64, X.astype(np.float64), y, 0.1, sample_weight.astype(np.float64)
@@ -82,9 +67,9 @@ def test_float32_matches_float64_to_float32_rounding():
         np.testing.assert_allclose(fast, slow, rtol=1e-4, atol=1e-6)
 
 
-def test_fused_gradient_changes_none_of_its_inputs():
+def test_the_fast_path_changes_none_of_its_inputs():
     params, X, y, sample_weight = _problem()
     originals = [a.copy() for a in (*params, X, y, sample_weight)]
-    FusedGradient(9, params)(params, X, y, 0.1, sample_weight)
+    fused_loss_and_grads(params, X, y, 0.1, sample_weight)
     for original, array in zip(originals, (*params, X, y, sample_weight), strict=True):
         np.testing.assert_array_equal(original, array)
