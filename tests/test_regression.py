@@ -37,9 +37,7 @@ PINNED = {
         [5.71669493217, 4.66593300661, 0.696498669157, 0.193559834909],
     ),
     "sgd-early-stopping": (
-        dict(
-            solver="sgd", learning_rate=0.05, early_stopping=True, n_iter_no_change=3
-        ),
+        dict(solver="sgd", learning_rate=0.05, early_stopping=True, n_iter_no_change=3),
         [2.17907070656, 0.52128387365, 0.235576282533, 0.173408393723],
         [10.2503903533, 7.2820539803, 0.636685448058, 0.300697775132],
     ),
