@@ -123,11 +123,14 @@ def test_bench_subnormal_smoke(capsys, method):
     out = capsys.readouterr().out
     assert "later/first" in out and "vs median" in out and "subnormal W,b" in out
     rows = _table_rows(out, ["adam", "16"]) + _table_rows(out, ["sgd", "16"])
-    assert len(rows) == 8 + 2 + 2  # the grid, 2 random draws, 2 sgd runs
+    # the space's 4 corners, 2 random draws, then outside it 3 adam, 2 sgd runs
+    assert len(rows) == 4 + 2 + 3 + 2
+    assert [row[10] for row in rows] == ["in"] * 6 + ["out"] * 5
+    assert "in the default search space: " in out and " of 6 configurations" in out
     assert ["adam", "16", "0.03", "0.01"] in [row[:4] for row in rows]
     assert all(row[-1] == "met" or row[-2:] == ["not", "met"] for row in rows)
     assert all(int(row[8]) >= 0 for row in rows)  # subnormal weight entries
-    assert "summary: " in out and " of 12 configurations meet both goals" in out
+    assert "summary: " in out and " of 11 configurations meet both goals" in out
 
 
 def test_bench_subnormal_counts_and_ratios():
