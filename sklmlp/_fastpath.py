@@ -27,12 +27,14 @@ value is needed (the training loop does, once per epoch).
 ``tests/test_fastpath.py`` checks loss and gradients against the textbook
 function to 1e-12 in float64, dense and sparse, with and without weights.
 
-This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
+This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._layers`
+and nothing else.
 """
 
 import numpy as np
 
 from ._blas import axpy, column_sums, gemm
+from ._layers import sample_coefficients
 
 
 def fused_loss_and_grads(params, X, y, reg, sample_weight=None):
@@ -115,8 +117,7 @@ def _softmax_cross_entropy_in_place(scores, y, sample_weight):
         coef = 1.0 / n_samples
         loss = -float(log_probs_true.mean())
     else:
-        total = sample_weight.sum()
-        coef = sample_weight / total if total > 0 else np.zeros_like(sample_weight)
+        coef = sample_coefficients(n_samples, sample_weight, scores.dtype)
         loss = -float(coef @ log_probs_true)
     scores *= (coef / sums).astype(scores.dtype, copy=False)[:, np.newaxis]
     scores[rows, y] -= coef

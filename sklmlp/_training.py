@@ -87,7 +87,7 @@ class EarlyStopping:
         self.keep_best = keep_best
         self.best_score = -math.inf
         self.epochs_no_improvement = 0
-        self.best_params = None
+        self.best = None  # a Checkpoint of the best epoch's weights
 
     def update(self, score, params):
         """Record an epoch's score; return whether patience has run out."""
@@ -98,15 +98,14 @@ class EarlyStopping:
         if score > self.best_score:
             self.best_score = score
             if self.keep_best:
-                self.best_params = [p.copy() for p in params]
+                self.best = Checkpoint(params)
         return self.epochs_no_improvement >= self.n_iter_no_change
 
     def restore_best(self, params):
         """Copy the best epoch's weights into ``params``; False if none kept."""
-        if self.best_params is None:
+        if self.best is None:
             return False
-        for param, best in zip(params, self.best_params, strict=True):
-            param[...] = best
+        self.best.restore(params)
         return True
 
 
