@@ -37,11 +37,30 @@ def gemm(alpha, A, B, beta, C, trans_a=False, trans_b=False):
     C : ndarray
         The same array.
     """
+    if C.shape[0] == 1:
+        return _row_times_matrix(alpha, A, B, beta, C, trans_b)
     result = _GEMM[C.dtype](
         alpha, B.T, A.T, beta, C.T, trans_a=trans_b, trans_b=trans_a, overwrite_c=True
     )
     if not np.may_share_memory(result, C):  # only when C was not contiguous
         C[...] = result.T
+    return C
+
+
+def _row_times_matrix(alpha, A, B, beta, C, trans_b):
+    """:func:`gemm` for a one-row C, as a ``gemv``: ``c = alpha op(B).T a + beta c``.
+
+    OpenBLAS's gemm does not hand a one-row product to gemv; it packs all of
+    B first, which makes a single-row prediction with hidden 500 about ten
+    times slower (320 us against 30 us for 784 x 500 float32).
+    """
+    a = A.ravel()  # op(A) has one row: A is (1, k), or (k, 1) when transposed
+    c = C.ravel()
+    result = _GEMV[C.dtype](
+        alpha, B.T, a, beta, c, trans=int(trans_b), overwrite_y=True
+    )
+    if not np.may_share_memory(result, C):
+        C[...] = result
     return C
 
 

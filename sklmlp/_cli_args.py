@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         required=True,
         metavar="FILE",
-        help=f"a {MODEL_FILE} written by 'sklmlp fit' or 'sklmlp tune' --out",
+        help=f"a {MODEL_FILE} written by 'sklmlp fit' or 'sklmlp tune' --out, "
+        "or a .onnx file written by 'sklmlp export' (scored with onnxruntime)",
     )
     evaluate.add_argument(
         "--data",
@@ -209,6 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder of the Fashion-MNIST or CIFAR-10 files (default: the one "
         "the model records, then $SKLMLP_DATA)",
+    )
+
+    export = commands.add_parser(
+        "export",
+        formatter_class=formatter,
+        help="write a saved model as ONNX, for onnxruntime (needs sklmlp[onnx])",
+    )
+    export.add_argument(
+        "--model",
+        required=True,
+        metavar="FILE",
+        help=f"a {MODEL_FILE} written by 'sklmlp fit' or 'sklmlp tune' --out",
+    )
+    export.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the .onnx file to write (its folder is created)",
+    )
+    export.add_argument(
+        "--float64",
+        action="store_true",
+        help="compute in float64 (input type tensor(double)) instead of float32",
     )
     return parser
 

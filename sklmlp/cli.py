@@ -3,8 +3,9 @@
 ``sklmlp tune`` (the default command) replaces the hand-written tuning loop of
 the exercise this package descends from with a parallel random or
 successive-halving search; ``sklmlp fit`` trains one configuration and
-``sklmlp evaluate`` scores a saved model. It uses only the public API of
-:mod:`sklmlp`.
+``sklmlp evaluate`` scores a saved model; ``sklmlp export`` writes one as ONNX
+(:mod:`sklmlp.onnx`), which ``sklmlp evaluate`` scores with onnxruntime. It uses
+only the public API of :mod:`sklmlp`.
 """
 
 from __future__ import annotations
@@ -170,16 +171,26 @@ def run_fit(args: argparse.Namespace) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    """Score a saved model on the test split recorded in it, and only that."""
+    """Score a saved model on the test split recorded in it, and only that.
+
+    A ``.onnx`` file is scored by onnxruntime, on the split recorded in its
+    metadata by ``sklmlp export``.
+    """
     path = Path(args.model)
-    model = _load_model(path)
-    provenance = get_provenance(model)
+    if path.suffix == ".onnx":
+        model = _load_onnx(path)
+        provenance = model.provenance
+        runtime = f" (onnxruntime, {model.input_dtype} graph)"
+    else:
+        model = _load_model(path)
+        provenance = get_provenance(model)
+        runtime = ""
     if provenance is None:
         raise CommandError(
             f"{path} does not record the data and split it was trained on (it "
-            "was not written by 'sklmlp fit' or 'sklmlp tune' --out), so its test "
-            "rows cannot be told from its training rows; score it in Python on "
-            "data it never saw."
+            "was not written by 'sklmlp fit', 'sklmlp tune' --out or 'sklmlp "
+            "export' of such a model), so its test rows cannot be told from its "
+            "training rows; score it in Python on data it never saw."
         )
     trained_on = provenance["data"]
     name = trained_on if args.data is None else data_set_name(args.data)
@@ -202,9 +213,47 @@ def run_evaluate(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CommandError(f"{path} does not fit {data.DESCR}: {exc}") from exc
     print(
-        f"Test accuracy of {path} on {data.DESCR} ({len(data.y_test)} held-out "
-        f"rows, split seed {provenance['random_state']}): {accuracy:.4f}"
+        f"Test accuracy of {path}{runtime} on {data.DESCR} ({len(data.y_test)} "
+        f"held-out rows, split seed {provenance['random_state']}): {accuracy:.4f}"
     )
+
+
+def run_export(args: argparse.Namespace) -> None:
+    """Write a saved model as ONNX, its provenance in the file's metadata."""
+    onnx_export = _onnx_module()
+    out = _out_file(args.out)
+    path = Path(args.model)
+    model = _load_model(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", onnx_export.PrecisionWarning)
+        try:
+            onnx_model = onnx_export.convert(model, float64=args.float64)
+        except Exception as exc:  # skl2onnx raises many kinds for what it can't
+            raise CommandError(
+                f"cannot export {path} to ONNX: {type(exc).__name__}: {exc}"
+            ) from exc
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    if onnx_export.read_provenance(onnx_model) is None:
+        print(
+            f"warning: {path} records no data split, so 'sklmlp evaluate' will "
+            f"refuse {out}; export a model written by 'sklmlp fit' or 'sklmlp "
+            "tune' --out to check it there.",
+            file=sys.stderr,
+        )
+    out.write_bytes(onnx_model.SerializeToString())
+    graph = onnx_model.graph
+    shape = [d.dim_value or None for d in graph.input[0].type.tensor_type.shape.dim]
+    opset = max(
+        o.version for o in onnx_model.opset_import if o.domain in ("", "ai.onnx")
+    )
+    print(
+        f"Wrote {out} ({_size(out.stat().st_size)}, opset {opset}): input "
+        f"{graph.input[0].name!r} {'float64' if args.float64 else 'float32'} "
+        f"{shape}, outputs {', '.join(repr(o.name) for o in graph.output)}; "
+        f"nodes: {' '.join(node.op_type for node in graph.node)}."
+    )
+    print(f"Check it on the held-out rows: sklmlp evaluate --model {out}")
 
 
 @contextmanager
@@ -263,6 +312,32 @@ def _load_model(path):
     return model
 
 
+def _onnx_module():
+    """:mod:`sklmlp.onnx`, with onnxruntime, or one line on what to install."""
+    try:
+        import onnxruntime  # noqa: F401
+
+        import sklmlp.onnx
+    except ImportError as exc:
+        raise CommandError(
+            f"ONNX needs skl2onnx, onnx and onnxruntime ({exc}): pip install "
+            "'sklmlp[onnx]'."
+        ) from None
+    return sklmlp.onnx
+
+
+def _load_onnx(path):
+    onnx_export = _onnx_module()
+    if not path.is_file():
+        raise CommandError(f"model file {path} does not exist.")
+    try:
+        return onnx_export.OnnxPredictor(path)
+    except Exception as exc:  # onnx and onnxruntime raise their own kinds
+        raise CommandError(
+            f"cannot load ONNX model {path}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def _save_model(model, data, args, out, command):
     """Write ``out/model.joblib`` with its provenance record; return the record."""
     record = record_provenance(
@@ -305,6 +380,25 @@ def _out_dir(path):
     return out
 
 
+def _out_file(path):
+    """Create the output file's folder and prove it writable, before any work."""
+    out = Path(path)
+    if out.is_dir():
+        raise CommandError(
+            f"--out {out} is a folder; give a file name like model.onnx."
+        )
+    probe = out.parent / ".sklmlp-write-test"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise CommandError(
+            f"cannot write to {out.parent}: {exc.strerror or exc}."
+        ) from exc
+    return out
+
+
 def _write_json(path, content):
     path.write_text(json.dumps(content, indent=2) + "\n")
 
@@ -338,6 +432,10 @@ def _write_plots(out, model, data_name, search=None):
     print(f"Wrote {', '.join(figures)} to {out}")
 
 
+def _size(n_bytes) -> str:
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:.0f} kB"
+
+
 def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -346,7 +444,12 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-COMMANDS = {"tune": run_tune, "fit": run_fit, "evaluate": run_evaluate}
+COMMANDS = {
+    "tune": run_tune,
+    "fit": run_fit,
+    "evaluate": run_evaluate,
+    "export": run_export,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -371,7 +371,7 @@ def test_evaluate_refuses_a_model_without_provenance(tmp_path, capsys):
     assert "does not record the data and split it was trained on" in line
 
 
-@pytest.mark.parametrize("command", ["tune", "fit", "evaluate"])
+@pytest.mark.parametrize("command", ["tune", "fit", "evaluate", "export"])
 def test_help_shows_every_default(command):
     parser = cli.build_parser()
     sub = parser._subparsers._group_actions[0].choices[command]

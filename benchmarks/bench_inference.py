@@ -1,0 +1,224 @@
+"""Benchmark: inference speed of one network three ways, in one run.
+
+The same weights (784 inputs, ``--hidden`` units, 10 classes, float32) are
+served by TwoLayerClassifier, by its ONNX export under onnxruntime
+(``sklmlp.onnx``, float32 graph, no ZipMap) and by an MLPClassifier whose
+``coefs_``/``intercepts_`` are set to them. Printed:
+
+1. rows per second of ``predict_proba`` for batches of 1, 100 and 10,000 rows,
+   with each row's ratio to MLPClassifier;
+2. the single-row latency of ``predict`` and ``predict_proba``, split into
+   scikit-learn's input validation (``validate_data``, as each estimator
+   calls it) and the network itself (the forward pass without validation),
+   so that the validation share is a measurement, not a guess.
+
+Each figure is the median of ``--repeats`` timings of a loop long enough to
+take about 0.1 s; the three are interleaved so that a slow moment of a shared
+machine hits them alike. Run by hand: ``python benchmarks/bench_inference.py``
+(``--threads 1`` to pin BLAS and onnxruntime to one thread; ``--smoke`` for a
+seconds-long check of the script itself).
+"""
+
+import argparse
+import statistics
+import time
+import warnings
+from functools import partial
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier
+from sklearn.utils.validation import validate_data
+from threadpoolctl import threadpool_limits
+
+from sklmlp import TwoLayerClassifier
+
+
+def per_call(func, repeats, budget):
+    """Median seconds per call of ``func``, over loops of about ``budget`` s."""
+    func()  # warm up: first-call allocations, lazy imports
+    start = time.perf_counter()
+    func()
+    once = max(time.perf_counter() - start, 1e-7)
+    number = max(1, int(budget / once))
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            func()
+        timings.append((time.perf_counter() - start) / number)
+    return statistics.median(timings)
+
+
+def build_models(hidden, n_features, n_classes, threads, seed=0):
+    """A fitted TwoLayerClassifier, an MLPClassifier and an onnxruntime session
+    holding the same float32 weights."""
+    import onnxruntime
+
+    from sklmlp.onnx import OnnxPredictor, convert
+
+    rng = np.random.default_rng(seed)
+    X = rng.random((2000, n_features), dtype=np.float32)
+    y = np.arange(2000) % n_classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = TwoLayerClassifier(hidden_size=hidden, max_iter=2, random_state=0)
+        clf.fit(X, y)
+        mlp = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=1, random_state=0)
+        mlp.fit(X, y)
+    mlp.coefs_ = [W.copy() for W in clf.coefs_]
+    mlp.intercepts_ = [b.copy() for b in clf.intercepts_]
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    predictor = OnnxPredictor(convert(clf))
+    predictor.session = onnxruntime.InferenceSession(
+        convert(clf).SerializeToString(),
+        options,
+        providers=["CPUExecutionProvider"],
+    )
+    return clf, mlp, predictor
+
+
+def check_same_outputs(clf, mlp, predictor, X):
+    """The three give the same labels and probabilities (else the timing lies)."""
+    reference = clf.predict_proba(X)
+    for name, proba in (
+        ("MLPClassifier", mlp.predict_proba(X)),
+        ("onnxruntime", predictor.predict_proba(X)),
+    ):
+        gap = np.abs(proba - reference).max()
+        if gap > 1e-5:
+            raise AssertionError(f"{name}'s probabilities differ by {gap:.2e}")
+    if not (predictor.predict(X) == clf.predict(X)).all():
+        raise AssertionError("onnxruntime's labels differ from predict's")
+
+
+def throughput_table(clf, mlp, predictor, X, batches, repeats, budget):
+    print("predict_proba, float32: rows per second (ratio to MLPClassifier)")
+    print(
+        f"{'batch':>7} {'sklmlp':>12} {'onnxruntime':>12} {'MLP':>12}"
+        f" {'sklmlp/MLP':>11} {'ort/MLP':>8}"
+    )
+    rows = {}
+    for batch in batches:
+        Xb = np.ascontiguousarray(X[:batch])
+        seconds = {
+            name: per_call(partial(model.predict_proba, Xb), repeats, budget)
+            for name, model in (("sklmlp", clf), ("ort", predictor), ("mlp", mlp))
+        }
+        rate = {name: batch / s for name, s in seconds.items()}
+        rows[batch] = rate
+        print(
+            f"{batch:>7,} {rate['sklmlp']:>12,.0f} {rate['ort']:>12,.0f} "
+            f"{rate['mlp']:>12,.0f} {rate['sklmlp'] / rate['mlp']:>11.2f} "
+            f"{rate['ort'] / rate['mlp']:>8.2f}"
+        )
+    return rows
+
+
+def latency_table(clf, mlp, predictor, x, repeats, budget):
+    """One row: predict and predict_proba, and their validation share."""
+    from sklmlp._layers import softmax
+    from sklmlp._network import forward
+
+    dtype = clf.coefs_[0].dtype
+    params = [clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1]]
+    us = {
+        "sklmlp": {
+            "predict": per_call(lambda: clf.predict(x), repeats, budget),
+            "predict_proba": per_call(lambda: clf.predict_proba(x), repeats, budget),
+            # what predict_proba validates, as it calls it
+            "validation": per_call(
+                lambda: clf._validate_X(x, dtype=dtype, reset=False), repeats, budget
+            ),
+            "network": per_call(lambda: softmax(forward(params, x)), repeats, budget),
+        },
+        "MLP": {
+            "predict": per_call(lambda: mlp.predict(x), repeats, budget),
+            "predict_proba": per_call(lambda: mlp.predict_proba(x), repeats, budget),
+            # MLPClassifier._forward_pass_fast's own check_input step
+            "validation": per_call(
+                lambda: validate_data(
+                    mlp,
+                    x,
+                    accept_sparse=["csr", "csc"],
+                    dtype=[np.float64, np.float32],
+                    reset=False,
+                ),
+                repeats,
+                budget,
+            ),
+            "network": per_call(
+                lambda: mlp._forward_pass_fast(x, check_input=False), repeats, budget
+            ),
+        },
+        "onnxruntime": {
+            "predict": per_call(lambda: predictor.predict(x), repeats, budget),
+            "predict_proba": per_call(
+                lambda: predictor.predict_proba(x), repeats, budget
+            ),
+        },
+    }
+    print("single row, float32: microseconds per call")
+    print(
+        f"{'':12} {'predict':>9} {'proba':>9} {'validation':>11} {'network':>9}"
+        f" {'validation share of proba':>26}"
+    )
+    for name, t in us.items():
+        if "validation" in t:
+            extra = (
+                f"{t['validation'] * 1e6:>11.1f} {t['network'] * 1e6:>9.1f} "
+                f"{t['validation'] / t['predict_proba']:>26.0%}"
+            )
+        else:
+            extra = f"{'-':>11} {'-':>9} {'-':>26}"
+        print(
+            f"{name:12} {t['predict'] * 1e6:>9.1f} {t['predict_proba'] * 1e6:>9.1f}"
+            f" {extra}"
+        )
+    ratio = us["sklmlp"]["predict"] / us["MLP"]["predict"]
+    print(f"sklmlp predict / MLP predict on one row: {ratio:.2f}")
+    return us
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, default=500)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS and onnxruntime threads (default: all cores)",
+    )
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes and timings: checks the script runs",
+    )
+    args = parser.parse_args(argv)
+    hidden, batches, repeats, budget = args.hidden, (1, 100, 10_000), args.repeats, 0.1
+    if args.smoke:
+        hidden, batches, repeats, budget = 16, (1, 10, 100), 2, 0.002
+
+    import os
+
+    threads = args.threads or os.cpu_count()
+    with threadpool_limits(threads):
+        clf, mlp, predictor = build_models(hidden, 784, 10, threads)
+        X = np.random.default_rng(1).random((max(batches), 784), dtype=np.float32)
+        check_same_outputs(clf, mlp, predictor, X)
+        print(
+            f"784 inputs, hidden {hidden}, 10 classes, float32, {threads} thread(s); "
+            f"medians of {repeats} timings"
+        )
+        throughput_table(clf, mlp, predictor, X, batches, repeats, budget)
+        print()
+        latency_table(clf, mlp, predictor, X[:1], repeats, budget)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
