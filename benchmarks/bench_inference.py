@@ -34,20 +34,27 @@ from threadpoolctl import threadpool_limits
 from sklmlp import TwoLayerClassifier
 
 
-def per_call(func, repeats, budget):
-    """Median seconds per call of ``func``, over loops of about ``budget`` s."""
-    func()  # warm up: first-call allocations, lazy imports
-    start = time.perf_counter()
-    func()
-    once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(budget / once))
-    timings = []
-    for _ in range(repeats):
+def per_call(funcs, repeats, budget):
+    """Median seconds per call of each of ``funcs`` (a dict), interleaved.
+
+    Each repeat times every function once, in turn, in a loop of about
+    ``budget`` seconds, so that a slow moment of a shared machine hits them
+    alike; the median over ``repeats`` is reported.
+    """
+    numbers = {}
+    for name, func in funcs.items():
+        func()  # warm up: first-call allocations, lazy imports
         start = time.perf_counter()
-        for _ in range(number):
-            func()
-        timings.append((time.perf_counter() - start) / number)
-    return statistics.median(timings)
+        func()
+        numbers[name] = max(1, int(budget / max(time.perf_counter() - start, 1e-7)))
+    timings = {name: [] for name in funcs}
+    for _ in range(repeats):
+        for name, func in funcs.items():
+            start = time.perf_counter()
+            for _ in range(numbers[name]):
+                func()
+            timings[name].append((time.perf_counter() - start) / numbers[name])
+    return {name: statistics.median(t) for name, t in timings.items()}
 
 
 def build_models(hidden, n_features, n_classes, threads, seed=0):
@@ -104,10 +111,14 @@ def throughput_table(clf, mlp, predictor, X, batches, repeats, budget):
     rows = {}
     for batch in batches:
         Xb = np.ascontiguousarray(X[:batch])
-        seconds = {
-            name: per_call(partial(model.predict_proba, Xb), repeats, budget)
-            for name, model in (("sklmlp", clf), ("ort", predictor), ("mlp", mlp))
-        }
+        seconds = per_call(
+            {
+                name: partial(model.predict_proba, Xb)
+                for name, model in (("sklmlp", clf), ("ort", predictor), ("mlp", mlp))
+            },
+            repeats,
+            budget,
+        )
         rate = {name: batch / s for name, s in seconds.items()}
         rows[batch] = rate
         print(
@@ -125,42 +136,36 @@ def latency_table(clf, mlp, predictor, x, repeats, budget):
 
     dtype = clf.coefs_[0].dtype
     params = [clf.coefs_[0], clf.intercepts_[0], clf.coefs_[1], clf.intercepts_[1]]
-    us = {
-        "sklmlp": {
-            "predict": per_call(lambda: clf.predict(x), repeats, budget),
-            "predict_proba": per_call(lambda: clf.predict_proba(x), repeats, budget),
+    timed = per_call(
+        {
+            ("sklmlp", "predict"): partial(clf.predict, x),
+            ("sklmlp", "predict_proba"): partial(clf.predict_proba, x),
             # what predict_proba validates, as it calls it
-            "validation": per_call(
-                lambda: clf._validate_X(x, dtype=dtype, reset=False), repeats, budget
+            ("sklmlp", "validation"): partial(
+                clf._validate_X, x, dtype=dtype, reset=False
             ),
-            "network": per_call(lambda: softmax(forward(params, x)), repeats, budget),
+            ("sklmlp", "network"): lambda: softmax(forward(params, x)),
+            ("MLP", "predict"): partial(mlp.predict, x),
+            ("MLP", "predict_proba"): partial(mlp.predict_proba, x),
+            # the check_input step of MLPClassifier._forward_pass_fast
+            ("MLP", "validation"): partial(
+                validate_data,
+                mlp,
+                x,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                reset=False,
+            ),
+            ("MLP", "network"): partial(mlp._forward_pass_fast, x, check_input=False),
+            ("onnxruntime", "predict"): partial(predictor.predict, x),
+            ("onnxruntime", "predict_proba"): partial(predictor.predict_proba, x),
         },
-        "MLP": {
-            "predict": per_call(lambda: mlp.predict(x), repeats, budget),
-            "predict_proba": per_call(lambda: mlp.predict_proba(x), repeats, budget),
-            # MLPClassifier._forward_pass_fast's own check_input step
-            "validation": per_call(
-                lambda: validate_data(
-                    mlp,
-                    x,
-                    accept_sparse=["csr", "csc"],
-                    dtype=[np.float64, np.float32],
-                    reset=False,
-                ),
-                repeats,
-                budget,
-            ),
-            "network": per_call(
-                lambda: mlp._forward_pass_fast(x, check_input=False), repeats, budget
-            ),
-        },
-        "onnxruntime": {
-            "predict": per_call(lambda: predictor.predict(x), repeats, budget),
-            "predict_proba": per_call(
-                lambda: predictor.predict_proba(x), repeats, budget
-            ),
-        },
-    }
+        repeats,
+        budget,
+    )
+    us = {}
+    for (model, what), seconds in timed.items():
+        us.setdefault(model, {})[what] = seconds
     print("single row, float32: microseconds per call")
     print(
         f"{'':12} {'predict':>9} {'proba':>9} {'validation':>11} {'network':>9}"

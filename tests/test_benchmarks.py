@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _extras import importorskip
+
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 
@@ -157,3 +159,19 @@ def test_bench_subnormal_counts_and_ratios():
     assert (first, later, slowdown, met) == (1.0, 2.0, 2.0, False)
     assert vs_median == pytest.approx(1.0 / np.median([1.0, 1.0]))
     assert rows[sgd][2:] == (1.0, 1.0, True)  # compared with sgd runs only
+
+
+def test_bench_inference_smoke(capsys):
+    importorskip("onnxruntime", "onnx")
+    module = runpy.run_path(str(BENCHMARKS / "bench_inference.py"))
+    assert module["main"](["--smoke", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [row for row in _table_rows(out, []) if row]
+    # batch, 3 rates, 2 ratios: the smoke batches are 1, 10 and 100 rows
+    batches = ["1", "10", "100"]
+    throughput = [row for row in rows if len(row) == 6 and row[0] in batches]
+    assert [row[0] for row in throughput] == batches
+    names = ("sklmlp", "MLP", "onnxruntime")
+    latency = {row[0]: row for row in rows if row[0] in names}
+    assert len(latency["sklmlp"]) == 6 and latency["onnxruntime"][3] == "-"
+    assert "sklmlp predict / MLP predict on one row:" in out

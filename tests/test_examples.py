@@ -51,4 +51,5 @@ def test_the_gallery_covers_the_topics():
         "plot_weight_images",
         "plot_decision_boundaries",
         "plot_dask_search",
+        "plot_onnx_export",
     } <= names
