@@ -172,6 +172,6 @@ def test_bench_inference_smoke(capsys):
     throughput = [row for row in rows if len(row) == 6 and row[0] in batches]
     assert [row[0] for row in throughput] == batches
     names = ("sklmlp", "MLP", "onnxruntime")
-    latency = {row[0]: row for row in rows if row[0] in names}
+    latency = {row[0]: row for row in rows if row[0] in names and len(row) == 6}
     assert len(latency["sklmlp"]) == 6 and latency["onnxruntime"][3] == "-"
     assert "sklmlp predict / MLP predict on one row:" in out
