@@ -57,7 +57,9 @@ print(f"estimator's test accuracy: {model.score(X_test, y_test):.4f}")
 # float32 graph (ONNX's default, and what most runtimes are fastest at) rounds
 # its weights: ``convert`` warns with :class:`~sklmlp.onnx.PrecisionWarning`.
 # The float64 graph keeps every digit. After ``import sklmlp.onnx``,
-# skl2onnx's own ``to_onnx(model, X[:1])`` works as well.
+# skl2onnx's own ``to_onnx(model, X[:1].astype(np.float32))`` works as well
+# (with a float64 sample it needs ``options={"zipmap": False}``: ONNX's ZipMap
+# holds float32 only).
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     graphs = {"float32": convert(model), "float64": convert(model, float64=True)}

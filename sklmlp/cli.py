@@ -177,7 +177,7 @@ def run_evaluate(args: argparse.Namespace) -> None:
     metadata by ``sklmlp export``.
     """
     path = Path(args.model)
-    if path.suffix == ".onnx":
+    if path.suffix.lower() == ".onnx":
         model = _load_onnx(path)
         provenance = model.provenance
         runtime = f" (onnxruntime, {model.input_dtype} graph)"
@@ -221,8 +221,18 @@ def run_evaluate(args: argparse.Namespace) -> None:
 def run_export(args: argparse.Namespace) -> None:
     """Write a saved model as ONNX, its provenance in the file's metadata."""
     onnx_export = _onnx_module()
-    out = _out_file(args.out)
     path = Path(args.model)
+    if not path.is_file():
+        raise CommandError(f"model file {path} does not exist.")
+    out = Path(args.out)
+    if out.suffix.lower() != ".onnx":
+        raise CommandError(
+            f"--out {out} does not end in .onnx; 'sklmlp evaluate' reads an ONNX "
+            "file by that suffix (e.g. --out model.onnx)."
+        )
+    if out.exists() and out.resolve() == path.resolve():
+        raise CommandError(f"--out {out} is the model file itself; choose another.")
+    out = _out_file(out)
     model = _load_model(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", onnx_export.PrecisionWarning)
@@ -241,7 +251,13 @@ def run_export(args: argparse.Namespace) -> None:
             "tune' --out to check it there.",
             file=sys.stderr,
         )
-    out.write_bytes(onnx_model.SerializeToString())
+    partial = out.with_name(out.name + ".partial")
+    try:  # write then rename: a failed write leaves no half file behind
+        partial.write_bytes(onnx_model.SerializeToString())
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {out}: {exc.strerror or exc}.") from exc
     graph = onnx_model.graph
     shape = [d.dim_value or None for d in graph.input[0].type.tensor_type.shape.dim]
     opset = max(

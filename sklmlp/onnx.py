@@ -88,8 +88,25 @@ def _parse(scope, model, inputs, custom_parsers=None):
             "export: call 'fit' before converting it to ONNX."
         ),
     )
-    zipmap = scope.get_options(model, {"zipmap": True})["zipmap"]
+    options = scope.get_options(
+        model, {"zipmap": True, "nocl": False, "output_class_labels": False}
+    )
+    zipmap = options["zipmap"]
     double = guess_proto_type(inputs[0].type) == onnx_proto.TensorProto.DOUBLE
+    kind = model.classes_.dtype.kind
+    if options["output_class_labels"] and not (
+        kind in "US" or kind == "O" or model.classes_.dtype in (np.int32, np.int64)
+    ):
+        raise ValueError(
+            f"output_class_labels needs int32, int64 or string classes_ (skl2onnx "
+            f"writes no other), not {model.classes_.dtype}: fit on such labels, or "
+            "convert without output_class_labels."
+        )
+    if options["nocl"] and zipmap == "columns":
+        raise ValueError(
+            "nocl=True and zipmap='columns' cannot be combined: the columns are "
+            "named after the class labels."
+        )
     if zipmap is True and double:
         raise ValueError(
             "ONNX's ZipMap holds float32 probabilities only, and this input is "
@@ -106,6 +123,14 @@ def _shape_calculator(operator):
         raise ValueError(
             f"ONNX class labels are integers or strings; classes_ {classes.tolist()} "
             "are not whole numbers: fit on integer or string labels to export."
+        )
+    int64 = np.iinfo(np.int64)
+    if classes.dtype.kind in "uif" and not (
+        int64.min <= classes.min() and classes.max() <= int64.max
+    ):
+        raise ValueError(
+            f"ONNX integer labels are int64, and classes_ {classes.tolist()} do not "
+            "fit in it: encode the labels (e.g. LabelEncoder) before fitting."
         )
     calculate_linear_classifier_output_shapes(operator)
 
@@ -259,7 +284,7 @@ def convert(model, *, float64=False, zipmap=False, target_opset=None):
     tensor_type = DoubleTensorType if float64 else FloatTensorType
     onnx_model = convert_sklearn(
         model,
-        initial_types=[("X", tensor_type([None, final.n_features_in_]))],
+        initial_types=[("X", tensor_type([None, model.n_features_in_]))],
         options={id(final): {"zipmap": zipmap}},
         target_opset=target_opset,
         final_types=None,

@@ -165,7 +165,8 @@ def digits_model():
 def test_zipmap_true_gives_a_dictionary_per_row(digits_model):
     model, X = digits_model
     onnx_model = skl2onnx.to_onnx(model, X[:1])  # zipmap=True is the default
-    assert [node.op_type for node in onnx_model.graph.node][-1] in ("ZipMap", "Cast")
+    assert "ZipMap" in [node.op_type for node in onnx_model.graph.node]
+    assert onnx_model.graph.output[1].type.HasField("sequence_type")  # of maps
     labels, rows = _run(onnx_model, X)
     assert (labels == model.predict(X)).all()
     proba = np.array([[row[c] for c in model.classes_] for row in rows])
@@ -279,6 +280,59 @@ def test_whole_float_and_bool_labels_export_as_integers():
         out, _ = _run(sklmlp_onnx.convert(model), X)
         assert out.dtype == np.int64
         assert (out == model.predict(X.astype(np.float32))).all()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.int64])
+def test_integer_label_dtypes_export(dtype):
+    X, y = _digits()
+    labels = (y * 3 + 7).astype(dtype)
+    model = TwoLayerClassifier(hidden_size=16, max_iter=5, random_state=0)
+    model.fit(X.astype(np.float32), labels)
+    _assert_parity(model, sklmlp_onnx.convert(model), X, np.float32)
+    options = {TwoLayerClassifier: {"zipmap": False, "output_class_labels": True}}
+    if dtype == np.uint8:  # skl2onnx writes class labels of int32/int64/str only
+        with pytest.raises(ValueError, match="output_class_labels needs int32"):
+            skl2onnx.to_onnx(model, X[:1].astype(np.float32), options=options)
+    else:
+        onnx_model = skl2onnx.to_onnx(model, X[:1].astype(np.float32), options=options)
+        labels_out, _, classes = _run(onnx_model, X)
+        assert classes.tolist() == model.classes_.tolist()
+        assert (labels_out == model.predict(X.astype(np.float32))).all()
+
+
+def test_labels_beyond_int64_are_refused():
+    X, y = _digits()
+    model = TwoLayerClassifier(max_iter=2, random_state=0)
+    model.fit(X, y.astype(np.uint64) + np.uint64(2**63))
+    with pytest.raises(ValueError, match="do not fit in it"):
+        sklmlp_onnx.convert(model)
+
+
+def test_nocl_with_zipmap_columns_is_refused(digits_model):
+    model, X = digits_model
+    options = {TwoLayerClassifier: {"zipmap": "columns", "nocl": True}}
+    with pytest.raises(ValueError, match="cannot be combined"):
+        skl2onnx.to_onnx(model, X[:1], options=options)
+
+
+def test_pipelines_that_change_the_width_export():
+    from sklearn.decomposition import PCA
+
+    X, y = _digits()
+    X = X.astype(np.float32)
+    clf = TwoLayerClassifier(hidden_size=16, max_iter=10, random_state=0)
+    flat = make_pipeline(PCA(20, random_state=0), clf).fit(X, y)
+    nested = make_pipeline(
+        StandardScaler(),
+        make_pipeline(PCA(20, random_state=0), TwoLayerClassifier(random_state=1)),
+    ).fit(X, y)
+    for model in (flat, nested):
+        onnx_model = sklmlp_onnx.convert(model)
+        dims = onnx_model.graph.input[0].type.tensor_type.shape.dim
+        assert dims[1].dim_value == 64
+        labels, proba = _run(onnx_model, X)
+        assert (labels == model.predict(X)).all()
+        np.testing.assert_allclose(proba, model.predict_proba(X), rtol=0, atol=1e-5)
 
 
 def test_convert_leaves_the_model_unchanged(digits_model):
@@ -418,7 +472,9 @@ def test_export_checks_out_before_loading_the_model(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(
         "joblib.load", lambda *a, **k: pytest.fail("loaded before --out was checked")
     )
-    argv = ["export", "--model", str(model), "--out", str(tmp_path)]
+    folder = tmp_path / "deploy.onnx"
+    folder.mkdir()
+    argv = ["export", "--model", str(model), "--out", str(folder)]
     assert main(argv) == 1
     assert "is a folder; give a file name" in _cli_error(capsys)
 
@@ -443,6 +499,43 @@ def test_export_failures_are_one_line_and_exit_1(tmp_path, capsys, monkeypatch, 
     line = _cli_error(capsys)
     assert line.startswith("sklmlp export: error: ") and expected in line
     assert not out.exists()
+
+
+def test_export_refuses_out_paths_that_would_lose_data(tmp_path, capsys):
+    model, _ = _saved_fit(tmp_path, capsys)
+    argv = ["export", "--model", str(model), "--out"]
+    assert main([*argv, str(model)]) == 1  # the model itself
+    assert "does not end in .onnx" in _cli_error(capsys)
+    assert main([*argv, str(tmp_path / "model.bin")]) == 1
+    assert "does not end in .onnx" in _cli_error(capsys)
+    same = tmp_path / "copy.ONNX"
+    same.write_bytes(model.read_bytes())
+    assert main(["export", "--model", str(same), "--out", str(same)]) == 1
+    assert "is the model file itself" in _cli_error(capsys)
+    assert main(["evaluate", "--model", str(same)]) == 1  # not overwritten: joblib
+    assert "cannot load ONNX model" in _cli_error(capsys)
+
+
+def test_a_failed_write_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypatch):
+    model, _ = _saved_fit(tmp_path, capsys)
+    out = tmp_path / "model.onnx"
+
+    def full_disk(self, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.replace", full_disk)
+    argv = ["export", "--model", str(model), "--out", str(out), "--float64"]
+    assert main(argv) == 1
+    assert "cannot write" in _cli_error(capsys)
+    assert list(tmp_path.glob("model.onnx*")) == []
+
+
+def test_a_missing_model_creates_no_folder(tmp_path, capsys):
+    out = tmp_path / "new" / "model.onnx"
+    argv = ["export", "--model", str(tmp_path / "none.joblib"), "--out", str(out)]
+    assert main(argv) == 1
+    assert "does not exist" in _cli_error(capsys)
+    assert not (tmp_path / "new").exists()
 
 
 def test_export_of_a_model_without_provenance_warns(tmp_path, capsys):
