@@ -6,9 +6,12 @@ in the training loop; :func:`gemm` can write into an existing array
 (``beta=0``) or accumulate into it instead of allocating a new one. SciPy's
 wrappers expect Fortran order; a C-ordered ``C = op(A) @ op(B)`` is computed
 as the Fortran product ``C.T = op(B).T @ op(A).T``, which needs no copies.
+:func:`matmul`, :func:`axpy` and :func:`scal` also take arrays of other Array
+API namespaces, which use their own operators.
 """
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import blas
 
 _GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
@@ -65,13 +68,22 @@ def _row_times_matrix(alpha, A, B, beta, C, trans_b):
 
 
 def axpy(a, x, y):
-    """``y += a * x`` in place, for contiguous arrays of one shape and dtype."""
+    """``y += a * x`` in place, for contiguous arrays of one shape and dtype.
+
+    Arrays other than NumPy's (PyTorch, CuPy, ...) use their own operators.
+    """
+    if not isinstance(y, np.ndarray):
+        y += a * x
+        return y
     _AXPY[y.dtype](x.ravel(), y.ravel(), a=a)
     return y
 
 
 def scal(a, x):
-    """``x *= a`` in place, for a contiguous array."""
+    """``x *= a`` in place, for a contiguous array (any namespace)."""
+    if not isinstance(x, np.ndarray):
+        x *= a
+        return x
     _SCAL[x.dtype](a, x.ravel())
     return x
 
@@ -86,7 +98,17 @@ def column_sums(alpha, A, beta, y):
 
 
 def matmul(A, B, trans_a=False, trans_b=False):
-    """A new C-ordered array ``op(A) @ op(B)``, computed by :func:`gemm`."""
+    """A new array ``op(A) @ op(B)``.
+
+    Dense NumPy operands give a C-ordered array computed by :func:`gemm`; a
+    SciPy sparse ``A`` (or ``B``) gives SciPy's product as an ndarray; arrays
+    of other namespaces (PyTorch, CuPy, ...) use their own ``@``.
+    """
+    op_a = A.T if trans_a else A
+    op_b = B.T if trans_b else B
+    if not (isinstance(A, np.ndarray) and isinstance(B, np.ndarray)):
+        product = op_a @ op_b
+        return np.asarray(product) if sp.issparse(product) else product
     n_rows = A.shape[1] if trans_a else A.shape[0]
     n_cols = B.shape[0] if trans_b else B.shape[1]
     out = np.empty((n_rows, n_cols), dtype=np.result_type(A, B))

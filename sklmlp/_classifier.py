@@ -14,10 +14,18 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy
 import sklearn.exceptions
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import (
+    _is_numpy_namespace,
+    get_namespace,
+    get_namespace_and_device,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -26,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._batches import BatchSource, check_finite, iter_chunks, read_only_mapping
+from ._batches import BatchSource, check_finite, iter_chunks, read_only_mapping, take
 from ._callbacks import CallbackSupportMixin, fit_context
 from ._data import class_sample_weights, validation_split
 from ._layers import l2_penalty, log_softmax, softmax
@@ -34,6 +42,7 @@ from ._network import accuracy_and_loss, forward, init_params, loss_scale
 from ._optim import decay_learning_rate, make_optimizer
 from ._training import Checkpoint, EarlyStopping, diverged, train_epoch
 from ._version import __version__
+from ._xp import asarray, copy, is_numpy, namespace, to_numpy
 
 # An epoch whose mean cross-entropy exceeds this multiple of the initial
 # network's loss scale (see _network.loss_scale: chance level, or the scores'
@@ -47,6 +56,10 @@ LOSS_SCALE_ROWS = 1000
 
 # Rows per chunk in predict*, so that memory stays bounded on huge inputs.
 PREDICT_CHUNK_SIZE = 4096
+
+# Whether scikit-learn can dispatch to the Array API here (it needs SciPy 1.14).
+SCIPY_VERSION = tuple(int(part) for part in scipy.__version__.split(".")[:2])
+ARRAY_API_POSSIBLE = SCIPY_VERSION >= (1, 14)
 
 
 class InconsistentVersionWarning(sklearn.exceptions.InconsistentVersionWarning):
@@ -313,7 +326,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             X, y, sample_weight, classes=None, first_call=not continuing
         )
         if not continuing:
-            self._initialize(X.shape[1], X.dtype)
+            self._initialize(X)
         self._train(X, y_idx, sample_weight, incremental=False)
         return self
 
@@ -348,7 +361,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             X, y, sample_weight, classes=classes, first_call=first_call
         )
         if first_call:
-            self._initialize(X.shape[1], X.dtype)
+            self._initialize(X)
         self._train(X, y_idx, sample_weight, incremental=True)
         return self
 
@@ -365,7 +378,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``; rows sum to 1.
         """
-        return self._map_scores(X, softmax)
+        return self._map_scores(X, softmax, "predict_proba")
 
     def predict_log_proba(self, X):
         """Log of the class probabilities, from a stable log-softmax.
@@ -380,7 +393,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Finite even where ``predict_proba`` rounds to 0.
         """
-        return self._map_scores(X, log_softmax)
+        return self._map_scores(X, log_softmax, "predict_log_proba")
 
     def predict(self, X):
         """Predict the class with the highest score.
@@ -395,8 +408,41 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels, taken from ``classes_``.
         """
-        indices = self._map_scores(X, lambda scores: scores.argmax(axis=1))
-        return self.classes_[indices]
+        indices = self._map_scores(
+            X, lambda scores: namespace(scores).argmax(scores, axis=1), "predict"
+        )
+        if is_numpy(indices):
+            return self.classes_[indices]
+        if self.classes_.dtype.kind in "iufb":  # labels on the input's device
+            return namespace(indices).take(
+                asarray(self.classes_, like=indices), indices
+            )
+        return self.classes_[to_numpy(indices)]  # strings stay on the host
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            ``accuracy_score(y, self.predict(X))``. For inputs of any array
+            namespace it is counted on the host in float64 (scikit-learn's
+            ``accuracy_score`` would average in the namespace's default float,
+            float32 for PyTorch).
+        """
+        y_pred = to_numpy(self.predict(X))
+        if sample_weight is not None:
+            sample_weight = to_numpy(sample_weight)
+        return float(accuracy_score(to_numpy(y), y_pred, sample_weight=sample_weight))
 
     if CallbackSupportMixin is not None:  # scikit-learn >= 1.9
         set_callbacks = CallbackSupportMixin.set_callbacks
@@ -425,19 +471,32 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # scikit-learn dispatches to the Array API only with SciPy >= 1.14;
+        # below it, saying True would promise what no input can get.
+        tags.array_api_support = ARRAY_API_POSSIBLE
         return tags
 
     # The steps of fit, in the order they run.
 
     def _prepare_data(self, X, y, sample_weight, classes, first_call):
-        """Validate inputs; return X, class indices and effective weights."""
+        """Validate inputs; return X, class indices and effective weights.
+
+        X stays in its namespace and on its device (Array API dispatch); the
+        labels and weights are worked out on the host, in NumPy, and the class
+        indices and weights returned live where X does.
+        """
+        if not first_call:
+            self._check_namespace(X, "fit" if classes is None else "partial_fit")
+        xp, _ = get_namespace(X)
         X, y = self._validate_X(
             X,
             y,
             # Continued training keeps the dtype of the weights it continues.
-            dtype=[np.float64, np.float32] if first_call else self.coefs_[0].dtype,
+            dtype=[xp.float64, xp.float32] if first_call else self.coefs_[0].dtype,
             reset=first_call,
         )
+        host_dtype = np.float32 if X.dtype == xp.float32 else np.float64
+        y = to_numpy(y)
         check_classification_targets(y)
         if classes is not None or first_call:
             self._set_classes(
@@ -455,16 +514,23 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                to_numpy(sample_weight),
+                np.empty((X.shape[0], 0)),  # only its number of rows is read
+                dtype=host_dtype,
+                ensure_non_negative=True,
             )
         sample_weight = class_sample_weights(
-            self.class_weight, self.classes_, y_idx, sample_weight, X.dtype
+            self.class_weight, self.classes_, y_idx, sample_weight, host_dtype
         )
         if sample_weight is not None and not sample_weight.sum() > 0:
             raise ValueError(
                 "The sample weights (times class_weight) sum to zero: at least "
                 "one sample needs a positive weight."
             )
+        if not is_numpy(X):
+            y_idx = asarray(y_idx, like=X)
+            if sample_weight is not None:
+                sample_weight = asarray(sample_weight, like=X, dtype=X.dtype)
         return X, y_idx, sample_weight
 
     def _validate_X(self, X, y="no_validation", *, dtype, reset):
@@ -503,12 +569,20 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
             )
         self.classes_ = classes
 
-    def _initialize(self, n_features, dtype):
-        """Fresh weights, optimizer and counters (not on warm start)."""
+    def _initialize(self, X):
+        """Fresh weights, optimizer and counters (not on warm start).
+
+        The weights are drawn with NumPy's generator (the same numbers for
+        every namespace) and put in X's namespace, on its device.
+        """
         self._random_state = check_random_state(self.random_state)
-        W1, b1, W2, b2 = init_params(
-            n_features, self.hidden_size, len(self.classes_), self._random_state, dtype
+        dtype = np.float32 if X.dtype == namespace(X).float32 else np.float64
+        params = init_params(
+            X.shape[1], self.hidden_size, len(self.classes_), self._random_state, dtype
         )
+        if not is_numpy(X):
+            params = [asarray(p, like=X, dtype=X.dtype) for p in params]
+        W1, b1, W2, b2 = params
         self.coefs_ = [W1, W2]
         self.intercepts_ = [b1, b2]
         self._optimizer = self._new_optimizer(self._params(), self.learning_rate)
@@ -540,7 +614,11 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         """Run the epochs of one call to fit (or the one of partial_fit)."""
         train, validation = np.arange(X.shape[0]), None
         if self.early_stopping and not incremental:
-            train, validation = self._validation_split(y, sample_weight, train)
+            train, validation = self._validation_split(
+                to_numpy(y),
+                None if sample_weight is None else to_numpy(sample_weight),
+                train,
+            )
         batches = BatchSource(X, y, sample_weight, train, self.batch_size)
         params = self._params()
         if getattr(self, "_loss_scale", None) is None:  # before any update
@@ -601,7 +679,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                     self.reg,
                     self._random_state if self.shuffle else None,
                 )
-                loss = data_loss + l2_penalty([params[0], params[2]], self.reg)[0]
+                penalty = l2_penalty([params[0], params[2]], self.reg)[0]
+                loss = data_loss + float(penalty)
                 failed = diverged(
                     loss, data_loss, params, DIVERGENCE_FACTOR * self._loss_scale
                 )
@@ -659,8 +738,8 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
     def _fitted_copy(self):
         """Weights of this moment, for callbacks that evaluate a fitted model."""
         return {
-            "coefs_": [W.copy() for W in self.coefs_],
-            "intercepts_": [b.copy() for b in self.intercepts_],
+            "coefs_": [copy(W) for W in self.coefs_],
+            "intercepts_": [copy(b) for b in self.intercepts_],
         }
 
     def _validation_split(self, y, sample_weight, rows):
@@ -697,17 +776,22 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         Weights that sum to zero over ``rows`` are ignored, as in
         :func:`~sklmlp._network.accuracy_and_loss`.
         """
-        weight = None if sample_weight is None else sample_weight[rows]
-        if weight is not None and not weight.sum() > 0:
+        weight = None if sample_weight is None else take(sample_weight, rows)
+        xp = namespace(params[0])
+        if weight is not None and not float(xp.sum(weight)) > 0:
             weight = None
-        total = len(rows) if weight is None else float(weight.sum())
+        total = len(rows) if weight is None else float(xp.sum(weight))
         accuracy, loss = 0.0, 0.0
         for chunk, X_chunk in iter_chunks(X, rows, PREDICT_CHUNK_SIZE):
             chunk_weight = None if weight is None else weight[chunk]
-            share = (chunk.stop - chunk.start) if weight is None else chunk_weight.sum()
+            share = (
+                (chunk.stop - chunk.start)
+                if weight is None
+                else float(xp.sum(chunk_weight))
+            )
             if share > 0:
                 chunk_accuracy, chunk_loss = accuracy_and_loss(
-                    params, X_chunk, y[rows[chunk]], chunk_weight
+                    params, X_chunk, take(y, rows[chunk]), chunk_weight
                 )
                 accuracy += chunk_accuracy * share / total
                 loss += chunk_loss * share / total
@@ -720,11 +804,14 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         line += f", step {self.learning_rate_:.3g}, {seconds:.2f} s"
         print(line)
 
-    def _map_scores(self, X, func):
+    def _map_scores(self, X, func, method):
         """Apply ``func`` to the class scores of X, chunk by chunk."""
         check_is_fitted(self)
+        self._check_namespace(X, method)
         X = self._validate_X(X, dtype=self.coefs_[0].dtype, reset=False)
         params = self._params()
+        if not is_numpy(X):  # one pass, in X's namespace and on its device
+            return func(forward(params, X))
         result = None
         for rows, X_chunk in iter_chunks(X, chunk_rows=PREDICT_CHUNK_SIZE):
             chunk = func(forward(params, X_chunk))
@@ -732,6 +819,39 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 result = np.empty((X.shape[0], *chunk.shape[1:]), chunk.dtype)
             result[rows] = chunk
         return result
+
+    def _check_namespace(self, X, method):
+        """Refuse X from another array namespace or device than the weights'.
+
+        scikit-learn's rule (its ``check_same_namespace``, written out here so
+        that it also holds on scikit-learn < 1.9): with Array API dispatch
+        off, any array-like is converted to NumPy; with it on, X must come
+        from the namespace and device the model was fitted on.
+        """
+        W = self.coefs_[0]
+        name = f"{type(self).__name__}.{method}()"
+        if not get_config()["array_api_dispatch"]:
+            if not is_numpy(W):
+                raise ValueError(
+                    f"Inputs passed to {name} must use the same namespace and the "
+                    f"same device as those passed to fit(): this model was fitted "
+                    f"on {namespace(W).__name__} arrays with Array API dispatch "
+                    "on; call it within sklearn.config_context("
+                    "array_api_dispatch=True), with X in that namespace."
+                )
+            return
+        X_xp, _, X_device = get_namespace_and_device(X)
+        W_xp, _, W_device = get_namespace_and_device(W)
+        if _is_numpy_namespace(X_xp) and _is_numpy_namespace(W_xp):
+            return  # NumPy, array-likes, sparse matrices: devices None vs cpu
+        if X_xp.__name__ == W_xp.__name__ and X_device == W_device:
+            return
+        raise ValueError(
+            f"Inputs passed to {name} must use the same namespace and the same "
+            f"device as those passed to fit(): fit used {W_xp.__name__} on "
+            f"{W_device}, {method} got {X_xp.__name__} on {X_device}. Pass X in "
+            "the namespace and on the device of the fit, or refit."
+        )
 
 
 class _EpochCallbacks:

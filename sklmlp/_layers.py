@@ -7,16 +7,20 @@ on float32 or float64 arrays, allocate their results and never change their
 inputs. The training loop computes the same quantities in place, in
 :mod:`sklmlp._fastpath`, which is tested against these functions.
 
-Dense matrix products go through :mod:`sklmlp._blas` (one BLAS library for
-the whole package); ``X`` may also be a SciPy sparse matrix in
+They are written once against the array namespace ``xp`` of their inputs
+(:func:`sklmlp._xp.namespace`): NumPy arrays, and PyTorch, CuPy or
+array_api_strict arrays, which stay in their namespace and on their device.
+NumPy's dense matrix products go through :mod:`sklmlp._blas` (one BLAS library
+for the whole package); ``X`` may also be a SciPy sparse matrix in
 :func:`affine_forward` / :func:`affine_backward`.
 
-This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
+This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._xp`.
 """
 
 import numpy as np
 
 from ._blas import matmul
+from ._xp import asarray, astype, device, namespace
 
 
 def affine_forward(X, W, b):
@@ -38,7 +42,7 @@ def affine_forward(X, W, b):
     cache : tuple
         ``(X, W)``, for :func:`affine_backward`.
     """
-    out = matmul(X, W) if isinstance(X, np.ndarray) else np.asarray(X @ W)
+    out = matmul(X, W)
     out += b
     return out, (X, W)
 
@@ -64,11 +68,8 @@ def affine_backward(d_out, cache):
     """
     X, W = cache
     dX = matmul(d_out, W, trans_b=True)
-    if isinstance(X, np.ndarray):
-        dW = matmul(X, d_out, trans_a=True)
-    else:
-        dW = np.asarray(X.T @ d_out)
-    db = d_out.sum(axis=0)
+    dW = matmul(X, d_out, trans_a=True)
+    db = namespace(d_out).sum(d_out, axis=0)
     return dX, dW, db
 
 
@@ -87,7 +88,8 @@ def relu_forward(X):
     cache : ndarray of shape (n_samples, n_units)
         ``X``, whose positive entries mark where the unit is active.
     """
-    return np.maximum(X, 0), X
+    xp = namespace(X)
+    return xp.where(X > 0, X, xp.zeros_like(X)), X
 
 
 def relu_backward(d_out, cache):
@@ -105,7 +107,8 @@ def relu_backward(d_out, cache):
     dX : ndarray of shape (n_samples, n_units)
         ``d_out`` where the unit was active, 0 elsewhere.
     """
-    return d_out * (cache > 0)
+    xp = namespace(d_out)
+    return xp.where(cache > 0, d_out, xp.zeros_like(d_out))
 
 
 def log_softmax(scores):
@@ -121,8 +124,9 @@ def log_softmax(scores):
     log_probs : ndarray of shape (n_samples, n_classes)
         ``log(softmax(scores))``, finite for any finite scores.
     """
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    xp = namespace(scores)
+    shifted = scores - xp.max(scores, axis=1, keepdims=True)
+    shifted -= xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
     return shifted
 
 
@@ -139,9 +143,9 @@ def softmax(scores):
     probs : ndarray of shape (n_samples, n_classes)
         Class probabilities.
     """
-    probs = scores - scores.max(axis=1, keepdims=True)
-    np.exp(probs, out=probs)
-    probs /= probs.sum(axis=1, keepdims=True)
+    xp = namespace(scores)
+    probs = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))
+    probs /= xp.sum(probs, axis=1, keepdims=True)
     return probs
 
 
@@ -152,10 +156,10 @@ def sample_coefficients(n_samples, sample_weight, dtype):
     """
     if sample_weight is None:
         return np.full(n_samples, 1.0 / n_samples, dtype=dtype)
-    total = sample_weight.sum()
+    total = namespace(sample_weight).sum(sample_weight)
     if not total > 0:
-        return np.zeros(n_samples, dtype=dtype)
-    return (sample_weight / total).astype(dtype, copy=False)
+        return sample_weight * 0
+    return astype(sample_weight / total, dtype)
 
 
 def softmax_cross_entropy(scores, y, sample_weight=None):
@@ -183,14 +187,31 @@ def softmax_cross_entropy(scores, y, sample_weight=None):
     d_scores : ndarray of shape (n_samples, n_classes)
         Gradient of ``loss`` with respect to ``scores``.
     """
-    rows = np.arange(scores.shape[0])
-    coef = sample_coefficients(scores.shape[0], sample_weight, scores.dtype)
+    xp = namespace(scores)
+    if xp is np:
+        coef = sample_coefficients(scores.shape[0], sample_weight, scores.dtype)
+    else:
+        coef = _coefficients(scores, sample_weight)
+    classes = asarray(np.arange(scores.shape[1]), like=y)
+    one_hot = astype(y[:, None] == classes[None, :], scores.dtype)
     log_probs = log_softmax(scores)
-    loss = -float(coef @ log_probs[rows, y])
-    d_scores = np.exp(log_probs)
-    d_scores[rows, y] -= 1
-    d_scores *= coef[:, np.newaxis]
-    return loss, d_scores
+    loss = -xp.sum(coef * xp.sum(log_probs * one_hot, axis=1))
+    d_scores = (xp.exp(log_probs) - one_hot) * coef[:, None]
+    return (float(loss) if xp is np else loss), d_scores
+
+
+def _coefficients(scores, sample_weight):
+    """:func:`sample_coefficients` in the namespace and on the device of scores."""
+    xp = namespace(scores)
+    n_samples = scores.shape[0]
+    if sample_weight is None:
+        return xp.full(
+            n_samples, 1.0 / n_samples, dtype=scores.dtype, device=device(scores)
+        )
+    total = xp.sum(sample_weight)
+    return astype(
+        sample_weight / xp.where(total > 0, total, xp.ones_like(total)), scores.dtype
+    )
 
 
 def l2_penalty(weights, reg):
@@ -213,5 +234,6 @@ def l2_penalty(weights, reg):
     grads : list of ndarray
         ``2 * reg * W_k`` for each weight matrix, in order.
     """
-    penalty = reg * sum(float(np.vdot(W, W)) for W in weights)
-    return penalty, [(2 * reg) * W for W in weights]
+    xp = namespace(*weights)
+    penalty = reg * sum(xp.sum(W * W) for W in weights)
+    return (float(penalty) if xp is np else penalty), [(2 * reg) * W for W in weights]

@@ -4,8 +4,9 @@ Parameters travel as a list ``params = [W1, b1, W2, b2]`` and gradients as a
 list in the same order, so an optimizer can zip the two.
 :func:`loss_and_grads` is the textbook composition of the layers' forward and
 backward passes; the training loop runs the same computation in place
-(:mod:`sklmlp._fastpath`), tested against it. This module imports NumPy and
-:mod:`sklmlp._layers` and nothing else.
+(:mod:`sklmlp._fastpath`), tested against it. Like the layers, it works in
+the namespace of its arrays (NumPy, PyTorch, CuPy, array_api_strict). This
+module imports NumPy, :mod:`sklmlp._layers` and :mod:`sklmlp._xp`.
 """
 
 import math
@@ -20,6 +21,7 @@ from ._layers import (
     relu_forward,
     softmax_cross_entropy,
 )
+from ._xp import astype, namespace
 
 
 def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
@@ -110,6 +112,23 @@ def loss_and_grads(params, X, y, reg, sample_weight=None):
     grads : list of ndarray
         ``[dW1, db1, dW2, db2]``, shaped like ``params``.
     """
+    data_loss, penalty, grads = _objective(params, X, y, reg, sample_weight)
+    return data_loss + penalty, grads
+
+
+def data_loss_and_grads(params, X, y, reg, sample_weight=None):
+    """:func:`loss_and_grads`, but the loss without the L2 penalty's value.
+
+    What the training loop needs for each minibatch (it adds the penalty of
+    the epoch's final weights): the mean cross-entropy, and the gradients of
+    the whole objective.
+    """
+    data_loss, _, grads = _objective(params, X, y, reg, sample_weight)
+    return data_loss, grads
+
+
+def _objective(params, X, y, reg, sample_weight):
+    """Mean cross-entropy, L2 penalty, and the gradients of their sum."""
     W1, b1, W2, b2 = params
     # forward: (n_samples, hidden_size), then (n_samples, n_classes)
     hidden, cache1 = affine_forward(X, W1, b1)
@@ -122,7 +141,7 @@ def loss_and_grads(params, X, y, reg, sample_weight=None):
     d_hidden = relu_backward(d_hidden, cache_relu)
     _, dW1, db1 = affine_backward(d_hidden, cache1)
     penalty, (dW1_reg, dW2_reg) = l2_penalty([W1, W2], reg)
-    return data_loss + penalty, [dW1 + dW1_reg, db1, dW2 + dW2_reg, db2]
+    return data_loss, penalty, [dW1 + dW1_reg, db1, dW2 + dW2_reg, db2]
 
 
 def loss_scale(params, X, y):
@@ -147,10 +166,11 @@ def loss_scale(params, X, y):
     scale : float
         A loss of that order or below is normal for this data and network.
     """
+    xp = namespace(params[0])
     scores = forward(params, X)
-    score_range = float(np.mean(scores.max(axis=1) - scores.min(axis=1)))
+    score_range = float(xp.mean(xp.max(scores, axis=1) - xp.min(scores, axis=1)))
     loss, _ = softmax_cross_entropy(scores, y)
-    return max(math.log(scores.shape[1]), loss, score_range)
+    return max(math.log(scores.shape[1]), float(loss), score_range)
 
 
 def accuracy_and_loss(params, X, y, sample_weight=None):
@@ -174,10 +194,14 @@ def accuracy_and_loss(params, X, y, sample_weight=None):
     loss : float
         Mean cross-entropy, without the L2 penalty.
     """
-    if sample_weight is not None and not sample_weight.sum() > 0:
+    xp = namespace(params[0])
+    if sample_weight is not None and not float(xp.sum(sample_weight)) > 0:
         sample_weight = None
     scores = forward(params, X)
-    correct = scores.argmax(axis=1) == y
+    correct = astype(xp.argmax(scores, axis=1) == y, scores.dtype)
     loss, _ = softmax_cross_entropy(scores, y, sample_weight)
-    accuracy = np.average(correct, weights=sample_weight)
-    return float(accuracy), loss
+    if sample_weight is None:
+        accuracy = xp.mean(correct)
+    else:
+        accuracy = xp.sum(correct * sample_weight) / xp.sum(sample_weight)
+    return float(accuracy), float(loss)

@@ -7,12 +7,15 @@ over the arrays. The ``learning_rate`` attribute is the step in force;
 :func:`decay_learning_rate` applies the per-epoch schedule, and
 :func:`flush_underflow` keeps the optimizer's state out of the subnormal range.
 
-This module imports NumPy and :mod:`sklmlp._blas` and nothing else.
+The rules work in the namespace of the parameters (NumPy, PyTorch, CuPy,
+array_api_strict); NumPy's arrays are updated with in-place BLAS calls.
+This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._xp`.
 """
 
 import numpy as np
 
 from ._blas import axpy, scal
+from ._xp import namespace
 
 # Minibatches between two flushes of values that are underflowing to zero
 # (see flush_underflow).
@@ -42,8 +45,12 @@ def flush_underflow(arrays, decay):
         (0, 1) (e.g. Adam's ``beta_1`` or SGD's momentum).
     """
     for array in arrays:
-        threshold = np.finfo(array.dtype).tiny / decay**FLUSH_INTERVAL
-        np.putmask(array, np.abs(array) < threshold, 0)
+        xp = namespace(array)
+        threshold = float(xp.finfo(array.dtype).smallest_normal) / decay**FLUSH_INTERVAL
+        if xp is np:
+            np.putmask(array, np.abs(array) < threshold, 0)
+        else:
+            array[xp.abs(array) < threshold] = 0
 
 
 class SGD:
@@ -72,7 +79,7 @@ class SGD:
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.nesterov = nesterov
-        self.velocities = [np.zeros_like(p) for p in params]
+        self.velocities = [namespace(p).zeros_like(p) for p in params]
 
     def state(self):
         """The arrays this optimizer keeps between steps."""
@@ -132,9 +139,9 @@ class Adam:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.first_moments = [np.zeros_like(p) for p in params]
-        self.second_moments = [np.zeros_like(p) for p in params]
-        self._scratch = [np.zeros_like(p) for p in params]
+        self.first_moments = [namespace(p).zeros_like(p) for p in params]
+        self.second_moments = [namespace(p).zeros_like(p) for p in params]
+        self._scratch = [namespace(p).zeros_like(p) for p in params]
 
     def state(self):
         """The arrays this optimizer keeps between steps."""
@@ -161,14 +168,19 @@ class Adam:
         ):
             scal(b1, m)
             axpy(1 - b1, grad, m)
-            np.multiply(grad, grad, out=scratch)
             scal(b2, v)
-            axpy(1 - b2, scratch, v)
-            # scratch = m / (sqrt(v * v_hat_scale) + epsilon)
-            np.multiply(v, v_hat_scale, out=scratch)
-            np.sqrt(scratch, out=scratch)
-            scratch += self.epsilon
-            np.divide(m, scratch, out=scratch)
+            if namespace(param) is np:  # in place, into the scratch array
+                np.multiply(grad, grad, out=scratch)
+                axpy(1 - b2, scratch, v)
+                # scratch = m / (sqrt(v * v_hat_scale) + epsilon)
+                np.multiply(v, v_hat_scale, out=scratch)
+                np.sqrt(scratch, out=scratch)
+                scratch += self.epsilon
+                np.divide(m, scratch, out=scratch)
+            else:
+                xp = namespace(param)
+                axpy(1 - b2, grad * grad, v)
+                scratch = m / (xp.sqrt(v * v_hat_scale) + self.epsilon)
             axpy(-step, scratch, param)
 
 

@@ -9,16 +9,19 @@
   interrupted, leaves the weights of the last completed one.
 
 :class:`~sklmlp.TwoLayerClassifier` strings them together in its epoch loop.
-This module imports NumPy and the update rules, nothing about estimators or
-files.
+This module imports NumPy, the network and the update rules, nothing about
+estimators or files. Parameters may be arrays of any namespace
+(:mod:`sklmlp._xp`): NumPy's train on :mod:`sklmlp._fastpath`, others on
+the textbook :func:`~sklmlp._network.data_loss_and_grads`.
 """
 
 import math
 
 import numpy as np
 
-from . import _fastpath
+from . import _fastpath, _network
 from ._optim import FLUSH_INTERVAL, flush_underflow
+from ._xp import copy, is_numpy, namespace
 
 
 def train_epoch(params, optimizer, batches, reg, rng=None, gradient=None):
@@ -39,7 +42,8 @@ def train_epoch(params, optimizer, batches, reg, rng=None, gradient=None):
     gradient : callable, default=None
         ``gradient(params, X, y, reg, sample_weight) -> (data_loss, grads)``
         for one minibatch; None means
-        :func:`~sklmlp._fastpath.fused_loss_and_grads`.
+        :func:`~sklmlp._fastpath.fused_loss_and_grads` for NumPy arrays and
+        :func:`~sklmlp._network.data_loss_and_grads` for others.
 
     Returns
     -------
@@ -49,18 +53,25 @@ def train_epoch(params, optimizer, batches, reg, rng=None, gradient=None):
         adds the L2 penalty of the final weights.
     """
     if gradient is None:
-        gradient = _fastpath.fused_loss_and_grads
+        numpy = is_numpy(params[0])
+        gradient = (
+            _fastpath.fused_loss_and_grads if numpy else _network.data_loss_and_grads
+        )
+    xp = namespace(params[0])
+    # On a GPU, the sums stay on the device until the end of the epoch.
     total_loss, total_weight = 0.0, 0.0
     for step, (X, y, sample_weight) in enumerate(batches.minibatches(rng), start=1):
         loss, grads = gradient(params, X, y, reg, sample_weight)
         optimizer.step(params, grads)
         if step % FLUSH_INTERVAL == 0:
             flush_underflow(params + optimizer.state(), optimizer.decay)
-        weight = len(y) if sample_weight is None else float(sample_weight.sum())
+        weight = y.shape[0] if sample_weight is None else xp.sum(sample_weight)
+        if xp is np:
+            weight = float(weight)
         total_loss += loss * weight
         total_weight += weight
     flush_underflow(params + optimizer.state(), optimizer.decay)
-    return total_loss / total_weight
+    return float(total_loss) / float(total_weight)
 
 
 class EarlyStopping:
@@ -113,7 +124,7 @@ class Checkpoint:
     """A copy of the weights, to go back to if an epoch fails."""
 
     def __init__(self, params):
-        self.saved = [p.copy() for p in params]
+        self.saved = [copy(p) for p in params]
 
     def restore(self, params):
         """Copy the saved weights back into ``params``."""
@@ -127,5 +138,6 @@ def diverged(loss, data_loss, params, limit):
     It did if its objective ``loss`` or any weight is not finite, or its mean
     cross-entropy ``data_loss`` exceeds ``limit``.
     """
-    finite = np.isfinite(loss) and all(np.isfinite(p).all() for p in params)
+    xp = namespace(params[0])
+    finite = math.isfinite(loss) and all(bool(xp.all(xp.isfinite(p))) for p in params)
     return not (finite and data_loss <= limit)
