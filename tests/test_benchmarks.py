@@ -175,3 +175,18 @@ def test_bench_inference_smoke(capsys):
     latency = {row[0]: row for row in rows if row[0] in names and len(row) == 6}
     assert len(latency["sklmlp"]) == 6 and latency["onnxruntime"][3] == "-"
     assert "sklmlp predict / MLP predict on one row:" in out
+
+
+def test_bench_device_smoke(capsys):
+    importorskip("array_api_compat", "array-api")
+    module = runpy.run_path(str(BENCHMARKS / "bench_device.py"))
+    assert module["main"](["--smoke", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    rows = [row for row in _table_rows(out, ["16"]) if len(row) == 7]
+    has_torch = importlib.util.find_spec("torch") is not None
+    backends = [row[2] for row in rows]
+    assert backends.count("numpy") == 2  # batch 50 and 200
+    assert ("torch-cpu" in backends) == has_torch
+    gap = float(out.split("of one configuration: ")[1].split()[0])
+    assert gap <= 0.01  # the same weights and order: the same accuracy
+    assert "GPU" in out
