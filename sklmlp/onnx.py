@@ -56,6 +56,7 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from ._classifier import TwoLayerClassifier
+from ._xp import to_numpy
 from .provenance import PROVENANCE_ATTRIBUTE, get_provenance
 
 __all__ = [
@@ -125,8 +126,9 @@ def _shape_calculator(operator):
             "are not whole numbers: fit on integer or string labels to export."
         )
     int64 = np.iinfo(np.int64)
+    # Python ints: NumPy 1's mixed uint64/int comparisons go through float64
     if classes.dtype.kind in "uif" and not (
-        int64.min <= classes.min() and classes.max() <= int64.max
+        int64.min <= int(classes.min()) and int(classes.max()) <= int64.max
     ):
         raise ValueError(
             f"ONNX integer labels are int64, and classes_ {classes.tolist()} do not "
@@ -143,7 +145,7 @@ def _convert(scope, operator, container):
         dtype = np.float64
     else:
         proto_type, dtype = onnx_proto.TensorProto.FLOAT, np.float32
-        if model.coefs_[0].dtype == np.float64:
+        if to_numpy(model.coefs_[0]).dtype == np.float64:
             warnings.warn(
                 f"{type(model).__name__} was trained in float64 and is exported to "
                 "a float32 graph: expect probabilities within about 1e-6 of "
@@ -174,7 +176,8 @@ def _convert(scope, operator, container):
     x = operator.inputs[0].full_name
     if guess_proto_type(operator.inputs[0].type) != proto_type:
         x = node("Cast", [x], to=proto_type)
-    (W1, W2), (b1, b2) = model.coefs_, model.intercepts_
+    # weights fitted on other arrays (PyTorch, CuPy) are copied to the host
+    W1, W2, b1, b2 = (to_numpy(p) for p in (*model.coefs_, *model.intercepts_))
     hidden = node("Add", [node("MatMul", [x, constant("W1", W1)]), constant("b1", b1)])
     hidden = node("Relu", [hidden])
     scores = node(

@@ -297,3 +297,18 @@ def test_a_search_over_a_scaled_pipeline_runs_on_torch_tensors():
     assert isinstance(search.best_estimator_[-1].coefs_[0], torch.Tensor)
     assert score > 0.8
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@needs_dispatch
+@pytest.mark.parametrize("name, device", NAMESPACES, ids=IDS)
+def test_a_model_fitted_on_other_arrays_exports_to_onnx(name, device):
+    sklmlp_onnx = importorskip("sklmlp.onnx", "onnx")
+    X, y = _digits(200)
+    X = X.astype(np.float32)
+    to = _converter(name, device)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = TwoLayerClassifier(hidden_size=8, max_iter=5, random_state=0)
+        clf.fit(to(X), to(y))
+        expected = _to_numpy(clf.predict_proba(to(X)))
+    predictor = sklmlp_onnx.OnnxPredictor(sklmlp_onnx.convert(clf))
+    np.testing.assert_allclose(predictor.predict_proba(X), expected, atol=1e-5)
