@@ -19,6 +19,9 @@ a ``git worktree`` of an older commit), to measure a trick that is no longer
 in the code: folding SGD's velocity update into the gradient products
 (commit d612533), or reusing preallocated buffers (commit 55af0ca).
 
+``--variants`` (none) with ``--other`` times only the two checkouts, e.g.
+to check that a change left the NumPy path's speed alone.
+
 Run by hand: ``python benchmarks/bench_engines.py --threads 1 2``
 (``--smoke`` for a seconds-long check of the script itself).
 """
@@ -133,12 +136,19 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--other", metavar="PATH", help="another sklmlp checkout")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        choices=list(VARIANTS),
+        default=list(VARIANTS),
+        help="the variants of the fast path to time (none: only fast and --other)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny settings")
     args = parser.parse_args(argv)
     n_samples, hidden = 60_000, args.hidden
     if args.smoke:
         n_samples, hidden, args.repeats, args.epochs = 1_000, 16, 1, 1
-    engines = ["fast", *VARIANTS] + (["other"] if args.other else [])
+    engines = ["fast", *args.variants] + (["other"] if args.other else [])
     context = multiprocessing.get_context("spawn")
     print(
         f"hidden {hidden}, {args.dtype}, batch {BATCH}, SGD Nesterov; seconds per "
