@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from sklmlp import TwoLayerClassifier  # noqa: E402
 from sklmlp.datasets import load_fashion_mnist  # noqa: E402
 
-LEARNING_RATE = 0.05
+LEARNING_RATE = 0.01
 GOAL_SECONDS = 0.05  # hidden 2048, batch 2000, on a GPU
 
 

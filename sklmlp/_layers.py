@@ -47,7 +47,7 @@ def affine_forward(X, W, b):
     return out, (X, W)
 
 
-def affine_backward(d_out, cache):
+def affine_backward(d_out, cache, input_grad=True):
     """Backward pass of :func:`affine_forward`.
 
     Parameters
@@ -56,18 +56,22 @@ def affine_backward(d_out, cache):
         Gradient of the loss with respect to the layer output.
     cache : tuple
         ``(X, W)`` from :func:`affine_forward`.
+    input_grad : bool, default=True
+        Whether to compute ``dX``. The network's first layer does not need
+        it (its input is the data), and it is a third matrix product.
 
     Returns
     -------
-    dX : ndarray of shape (n_samples, n_in)
-        Gradient with respect to ``X``: ``d_out @ W.T``.
+    dX : ndarray of shape (n_samples, n_in) or None
+        Gradient with respect to ``X``: ``d_out @ W.T`` (None without
+        ``input_grad``).
     dW : ndarray of shape (n_in, n_out)
         Gradient with respect to ``W``: ``X.T @ d_out``.
     db : ndarray of shape (n_out,)
         Gradient with respect to ``b``: the column sum of ``d_out``.
     """
     X, W = cache
-    dX = matmul(d_out, W, trans_b=True)
+    dX = matmul(d_out, W, trans_b=True) if input_grad else None
     dW = matmul(X, d_out, trans_a=True)
     db = namespace(d_out).sum(d_out, axis=0)
     return dX, dW, db

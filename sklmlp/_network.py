@@ -139,7 +139,7 @@ def _objective(params, X, y, reg, sample_weight):
     # backward
     d_hidden, dW2, db2 = affine_backward(d_scores, cache2)
     d_hidden = relu_backward(d_hidden, cache_relu)
-    _, dW1, db1 = affine_backward(d_hidden, cache1)
+    _, dW1, db1 = affine_backward(d_hidden, cache1, input_grad=False)
     penalty, (dW1_reg, dW2_reg) = l2_penalty([W1, W2], reg)
     return data_loss, penalty, [dW1 + dW1_reg, db1, dW2 + dW2_reg, db2]
 

@@ -33,6 +33,18 @@ def test_affine_gradients(numerical_gradient, relative_error):
     assert relative_error(db, numerical_gradient(f, b)) < MAX_RELATIVE_ERROR
 
 
+def test_affine_backward_without_the_input_gradient():
+    rng = np.random.RandomState(1)
+    X, W, b = rng.randn(4, 5), rng.randn(5, 3), rng.randn(3)
+    d_out = rng.randn(4, 3)
+    _, cache = affine_forward(X, W, b)
+    dX, dW, db = affine_backward(d_out, cache)
+    none, dW_only, db_only = affine_backward(d_out, cache, input_grad=False)
+    assert none is None and dX.shape == X.shape
+    np.testing.assert_array_equal(dW_only, dW)
+    np.testing.assert_array_equal(db_only, db)
+
+
 def test_relu_gradient(numerical_gradient, relative_error):
     rng = np.random.RandomState(0)
     # Keep inputs away from the kink at 0, where the derivative is undefined.
