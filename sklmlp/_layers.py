@@ -92,8 +92,7 @@ def relu_forward(X):
     cache : ndarray of shape (n_samples, n_units)
         ``X``, whose positive entries mark where the unit is active.
     """
-    xp = namespace(X)
-    return xp.where(X > 0, X, xp.zeros_like(X)), X
+    return namespace(X).maximum(X, 0.0), X
 
 
 def relu_backward(d_out, cache):
@@ -111,8 +110,7 @@ def relu_backward(d_out, cache):
     dX : ndarray of shape (n_samples, n_units)
         ``d_out`` where the unit was active, 0 elsewhere.
     """
-    xp = namespace(d_out)
-    return xp.where(cache > 0, d_out, xp.zeros_like(d_out))
+    return namespace(d_out).where(cache > 0, d_out, 0.0)
 
 
 def log_softmax(scores):

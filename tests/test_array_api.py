@@ -35,7 +35,7 @@ pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 needs_dispatch = pytest.mark.skipif(
     not ARRAY_API_POSSIBLE,
     reason=f"scikit-learn's Array API dispatch needs SciPy >= 1.14, not "
-    f"{__import__('scipy').__version__} (see test_dispatch_needs_scipy_1_14)",
+    f"{__import__('scipy').__version__} (see test_dispatch_works_exactly_where_scipy_allows_it)",
 )
 
 
@@ -80,12 +80,17 @@ def test_the_tag_follows_what_scikit_learn_can_do():
     assert tags.array_api_support is ARRAY_API_POSSIBLE
 
 
-@pytest.mark.skipif(ARRAY_API_POSSIBLE, reason="SciPy >= 1.14 can dispatch")
-def test_dispatch_needs_scipy_1_14():
+def test_dispatch_works_exactly_where_scipy_allows_it():
     X, y = _digits(60)
-    with pytest.raises(ImportError, match="SciPy must be 1.14.0 or newer"):
-        with sklearn.config_context(array_api_dispatch=True):
-            TwoLayerClassifier(max_iter=2).fit(array_api_strict.asarray(X), y)
+    X_xp = array_api_strict.asarray(X)
+    if not ARRAY_API_POSSIBLE:
+        with pytest.raises(ImportError, match="SciPy must be 1.14.0 or newer"):
+            with sklearn.config_context(array_api_dispatch=True):
+                TwoLayerClassifier(max_iter=2).fit(X_xp, y)
+        return
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = TwoLayerClassifier(max_iter=2, random_state=0).fit(X_xp, y)
+    assert _module_name(clf.coefs_[0]) == "array_api_strict"
 
 
 def test_scipy_array_api_is_on_for_the_test_session():
