@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy
 import sklearn
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.filterwarnings("ignore", category=ConvergenceWarning)
 needs_dispatch = pytest.mark.skipif(
     not ARRAY_API_POSSIBLE,
     reason=f"scikit-learn's Array API dispatch needs SciPy >= 1.14, not "
-    f"{__import__('scipy').__version__} (see test_dispatch_works_exactly_where_scipy_allows_it)",
+    f"{scipy.__version__} (test_dispatch_works_exactly_where_scipy_allows_it "
+    "checks the refusal)",
 )
 
 
