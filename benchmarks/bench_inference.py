@@ -23,6 +23,7 @@ import argparse
 import statistics
 import time
 import warnings
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -194,7 +195,35 @@ def latency_table(clf, mlp, predictor, x, repeats, budget):
         )
     ratio = us["sklmlp"]["predict"] / us["MLP"]["predict"]
     print(f"sklmlp predict / MLP predict on one row: {ratio:.2f}")
+    with one_row_gemm():
+        before = per_call({"gemm": partial(clf.predict, x)}, repeats, budget)["gemm"]
+    print(
+        f"sklmlp predict on one row with gemm instead of gemv (as before): "
+        f"{before * 1e6:.1f} us, {before / us['MLP']['predict']:.2f}x MLP's"
+    )
     return us
+
+
+@contextmanager
+def one_row_gemm():
+    """Route one-row products through gemm, as before the gemv path existed."""
+    import sklmlp._blas as blas
+
+    gemv_path = blas._row_times_matrix
+
+    def gemm(alpha, A, B, beta, C, trans_b):
+        result = blas._GEMM[C.dtype](
+            alpha, B.T, A.T, beta, C.T, trans_a=trans_b, overwrite_c=True
+        )
+        if not np.may_share_memory(result, C):
+            C[...] = result.T
+        return C
+
+    blas._row_times_matrix = gemm
+    try:
+        yield
+    finally:
+        blas._row_times_matrix = gemv_path
 
 
 def main(argv=None):

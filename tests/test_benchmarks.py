@@ -175,6 +175,7 @@ def test_bench_inference_smoke(capsys):
     latency = {row[0]: row for row in rows if row[0] in names and len(row) == 6}
     assert len(latency["sklmlp"]) == 6 and latency["onnxruntime"][3] == "-"
     assert "sklmlp predict / MLP predict on one row:" in out
+    assert "with gemm instead of gemv (as before):" in out
 
 
 def test_bench_device_smoke(capsys):
