@@ -89,7 +89,10 @@ def iter_chunks(X, rows=None, chunk_rows=4096):
     n_rows = X.shape[0] if rows is None else len(rows)
     for start in range(0, n_rows, chunk_rows):
         positions = slice(start, min(start + chunk_rows, n_rows))
-        yield positions, X[positions] if rows is None else take(X, rows[positions])
+        if rows is not None:
+            yield positions, take(X, rows[positions])
+        else:  # the standard wants the trailing axis spelled out
+            yield positions, X[positions] if is_numpy(X) else X[positions, ...]
         pages.release()
 
 

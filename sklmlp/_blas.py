@@ -14,6 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas
 
+from ._xp import namespace
+
 _GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 _SCAL = {np.dtype(np.float32): blas.sscal, np.dtype(np.float64): blas.dscal}
@@ -86,6 +88,13 @@ def scal(a, x):
         return x
     _SCAL[x.dtype](a, x.ravel())
     return x
+
+
+def sum_of_squares(W):
+    """``sum(W ** 2)`` as a 0-d array (a BLAS dot for NumPy's arrays)."""
+    if isinstance(W, np.ndarray):
+        return np.vdot(W, W)
+    return namespace(W).sum(W * W)
 
 
 def column_sums(alpha, A, beta, y):

@@ -323,7 +323,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         """
         continuing = self.warm_start and hasattr(self, "coefs_")
         X, y_idx, sample_weight = self._prepare_data(
-            X, y, sample_weight, classes=None, first_call=not continuing
+            X, y, sample_weight, classes=None, first_call=not continuing, method="fit"
         )
         if not continuing:
             self._initialize(X)
@@ -358,7 +358,12 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
                 "give every class label that can appear in any call."
             )
         X, y_idx, sample_weight = self._prepare_data(
-            X, y, sample_weight, classes=classes, first_call=first_call
+            X,
+            y,
+            sample_weight,
+            classes=classes,
+            first_call=first_call,
+            method="partial_fit",
         )
         if first_call:
             self._initialize(X)
@@ -413,11 +418,15 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         )
         if is_numpy(indices):
             return self.classes_[indices]
-        if self.classes_.dtype.kind in "iufb":  # labels on the input's device
-            return namespace(indices).take(
-                asarray(self.classes_, like=indices), indices
-            )
-        return self.classes_[to_numpy(indices)]  # strings stay on the host
+        classes = self.classes_
+        wide_unsigned = classes.dtype.kind == "u" and classes.itemsize > 1
+        if wide_unsigned and int(classes.max()) <= np.iinfo(np.int64).max:
+            # PyTorch takes from no uint16/32/64 array; int64 holds the labels
+            classes = classes.astype(np.int64)
+        if classes.dtype.kind in "ifb" or classes.dtype == np.uint8:
+            # numeric labels, on the input's device
+            return namespace(indices).take(asarray(classes, like=indices), indices)
+        return self.classes_[to_numpy(indices)]  # strings (and the rest) on the host
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of ``predict(X)`` against ``y``.
@@ -478,7 +487,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     # The steps of fit, in the order they run.
 
-    def _prepare_data(self, X, y, sample_weight, classes, first_call):
+    def _prepare_data(self, X, y, sample_weight, classes, first_call, method):
         """Validate inputs; return X, class indices and effective weights.
 
         X stays in its namespace and on its device (Array API dispatch); the
@@ -486,7 +495,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         indices and weights returned live where X does.
         """
         if not first_call:
-            self._check_namespace(X, "fit" if classes is None else "partial_fit")
+            self._check_namespace(X, method)
         xp, _ = get_namespace(X)
         X, y = self._validate_X(
             X,
@@ -555,7 +564,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         return checked
 
     def _set_classes(self, classes, first_call):
-        classes = np.unique(np.asarray(classes))
+        classes = np.unique(to_numpy(classes))  # e.g. a CUDA tensor
         if not first_call and not np.array_equal(classes, self.classes_):
             raise ValueError(
                 f"classes {classes.tolist()} differ from the classes_ "
@@ -785,9 +794,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         for chunk, X_chunk in iter_chunks(X, rows, PREDICT_CHUNK_SIZE):
             chunk_weight = None if weight is None else weight[chunk]
             share = (
-                (chunk.stop - chunk.start)
-                if weight is None
-                else float(xp.sum(chunk_weight))
+                (chunk.stop - chunk.start) if weight is None else xp.sum(chunk_weight)
             )
             if share > 0:
                 chunk_accuracy, chunk_loss = accuracy_and_loss(
@@ -810,8 +817,13 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
         self._check_namespace(X, method)
         X = self._validate_X(X, dtype=self.coefs_[0].dtype, reset=False)
         params = self._params()
-        if not is_numpy(X):  # one pass, in X's namespace and on its device
-            return func(forward(params, X))
+        if not is_numpy(X):  # chunks in X's namespace, joined on its device
+            xp = namespace(X)
+            chunks = [
+                func(forward(params, X_chunk))
+                for _, X_chunk in iter_chunks(X, chunk_rows=PREDICT_CHUNK_SIZE)
+            ]
+            return chunks[0] if len(chunks) == 1 else xp.concat(chunks, axis=0)
         result = None
         for rows, X_chunk in iter_chunks(X, chunk_rows=PREDICT_CHUNK_SIZE):
             chunk = func(forward(params, X_chunk))

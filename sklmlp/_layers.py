@@ -19,8 +19,8 @@ This module imports NumPy, :mod:`sklmlp._blas` and :mod:`sklmlp._xp`.
 
 import numpy as np
 
-from ._blas import matmul
-from ._xp import asarray, astype, device, namespace
+from ._blas import matmul, sum_of_squares
+from ._xp import arange, astype, device, namespace, zero
 
 
 def affine_forward(X, W, b):
@@ -92,7 +92,7 @@ def relu_forward(X):
     cache : ndarray of shape (n_samples, n_units)
         ``X``, whose positive entries mark where the unit is active.
     """
-    return namespace(X).maximum(X, 0.0), X
+    return namespace(X).maximum(X, zero(X)), X
 
 
 def relu_backward(d_out, cache):
@@ -110,7 +110,7 @@ def relu_backward(d_out, cache):
     dX : ndarray of shape (n_samples, n_units)
         ``d_out`` where the unit was active, 0 elsewhere.
     """
-    return namespace(d_out).where(cache > 0, d_out, 0.0)
+    return namespace(d_out).where(cache > 0, d_out, zero(d_out))
 
 
 def log_softmax(scores):
@@ -194,10 +194,16 @@ def softmax_cross_entropy(scores, y, sample_weight=None):
         coef = sample_coefficients(scores.shape[0], sample_weight, scores.dtype)
     else:
         coef = _coefficients(scores, sample_weight)
-    classes = asarray(np.arange(scores.shape[1]), like=y)
-    one_hot = astype(y[:, None] == classes[None, :], scores.dtype)
+    n_samples, n_classes = scores.shape
     log_probs = log_softmax(scores)
-    loss = -xp.sum(coef * xp.sum(log_probs * one_hot, axis=1))
+    # log_probs[i, y_i], as a take from the flattened rows (the standard has
+    # no multi-axis integer indexing), all on the scores' device
+    rows = arange(n_samples, like=scores)
+    picked = xp.take(xp.reshape(log_probs, (-1,)), rows * n_classes + y)
+    loss = -(coef @ picked)
+    one_hot = astype(
+        y[:, None] == arange(n_classes, like=scores)[None, :], scores.dtype
+    )
     d_scores = (xp.exp(log_probs) - one_hot) * coef[:, None]
     return (float(loss) if xp is np else loss), d_scores
 
@@ -236,6 +242,7 @@ def l2_penalty(weights, reg):
     grads : list of ndarray
         ``2 * reg * W_k`` for each weight matrix, in order.
     """
-    xp = namespace(*weights)
-    penalty = reg * sum(xp.sum(W * W) for W in weights)
-    return (float(penalty) if xp is np else penalty), [(2 * reg) * W for W in weights]
+    squares = [sum_of_squares(W) for W in weights]
+    if namespace(*weights) is np:  # a Python float, summed in float64
+        return reg * sum(float(s) for s in squares), [(2 * reg) * W for W in weights]
+    return reg * sum(squares), [(2 * reg) * W for W in weights]

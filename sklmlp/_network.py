@@ -21,7 +21,7 @@ from ._layers import (
     relu_forward,
     softmax_cross_entropy,
 )
-from ._xp import astype, namespace
+from ._xp import astype, namespace, zero
 
 
 def init_params(n_features, hidden_size, n_classes, rng, dtype=np.float64):
@@ -198,10 +198,13 @@ def accuracy_and_loss(params, X, y, sample_weight=None):
     if sample_weight is not None and not float(xp.sum(sample_weight)) > 0:
         sample_weight = None
     scores = forward(params, X)
-    correct = astype(xp.argmax(scores, axis=1) == y, scores.dtype)
+    correct = xp.argmax(scores, axis=1) == y
     loss, _ = softmax_cross_entropy(scores, y, sample_weight)
-    if sample_weight is None:
-        accuracy = xp.mean(correct)
+    if xp is np:
+        accuracy = np.average(correct, weights=sample_weight)
+    elif sample_weight is None:  # counted exactly, divided on the host
+        accuracy = float(xp.sum(astype(correct, xp.int64))) / correct.shape[0]
     else:
-        accuracy = xp.sum(correct * sample_weight) / xp.sum(sample_weight)
+        hits = xp.sum(xp.where(correct, sample_weight, zero(sample_weight)))
+        accuracy = float(hits) / float(xp.sum(sample_weight))
     return float(accuracy), float(loss)

@@ -9,7 +9,8 @@ The helpers below spell the few operations whose NumPy < 2 form differs from
 the standard's (``device=``, ``astype``, copies).
 
 This module imports NumPy and SciPy's sparse module; ``array_api_compat``
-(the ``array-api`` extra) only when it meets an array that is not NumPy's.
+(the ``array-api`` extra, else scikit-learn's vendored copy) only when it
+meets an array that is not NumPy's.
 """
 
 import numpy as np
@@ -23,22 +24,27 @@ def is_numpy(*arrays):
     )
 
 
+def _compat():
+    """array_api_compat: the package, else the copy scikit-learn vendors."""
+    try:
+        import array_api_compat
+    except ImportError:
+        from sklearn.externals import array_api_compat
+    return array_api_compat
+
+
 def namespace(*arrays):
     """The namespace of ``arrays``: NumPy, or their Array API namespace."""
     if is_numpy(*arrays):
         return np
-    import array_api_compat
-
-    return array_api_compat.array_namespace(*(a for a in arrays if a is not None))
+    return _compat().array_namespace(*(a for a in arrays if a is not None))
 
 
 def device(array):
     """The device ``array`` lives on (None for NumPy)."""
     if is_numpy(array):
         return None
-    import array_api_compat
-
-    return array_api_compat.device(array)
+    return _compat().device(array)
 
 
 def asarray(values, like, dtype=None):
@@ -47,6 +53,24 @@ def asarray(values, like, dtype=None):
         return np.asarray(values, dtype=dtype)
     xp = namespace(like)
     return xp.asarray(values, dtype=dtype, device=device(like))
+
+
+def arange(n, like):
+    """``0, 1, ..., n - 1`` (default integer type) on ``like``'s device."""
+    if is_numpy(like):
+        return np.arange(n)
+    return namespace(like).arange(n, device=device(like))
+
+
+def zero(like):
+    """A 0-d zero of ``like``'s dtype, namespace and device.
+
+    For ``maximum(X, zero)`` and ``where(c, X, zero)``: Python scalars are
+    accepted there only from the 2024.12 revision of the standard on.
+    """
+    if is_numpy(like):
+        return np.zeros((), dtype=like.dtype)
+    return namespace(like).zeros((), dtype=like.dtype, device=device(like))
 
 
 def astype(array, dtype):

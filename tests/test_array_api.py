@@ -319,3 +319,95 @@ def test_a_model_fitted_on_other_arrays_exports_to_onnx(name, device):
         expected = _to_numpy(clf.predict_proba(to(X)))
     predictor = sklmlp_onnx.OnnxPredictor(sklmlp_onnx.convert(clf))
     np.testing.assert_allclose(predictor.predict_proba(X), expected, atol=1e-5)
+
+
+@needs_dispatch
+@pytest.mark.parametrize("name, device", NAMESPACES, ids=IDS)
+def test_float32_fits_stay_close_to_numpy(name, device):
+    # float32 sums in another order drift apart slowly; 3 epochs stay close
+    X, y = _digits()
+    X = X.astype(np.float32)
+    to = _converter(name, device)
+    reference = TwoLayerClassifier(hidden_size=24, max_iter=3, random_state=0)
+    reference.fit(X, y)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = clone(reference).fit(to(X), to(y))
+        predicted = _to_numpy(clf.predict(to(X)))
+    assert _to_numpy(clf.coefs_[0]).dtype == np.float32
+    np.testing.assert_allclose(clf.loss_curve_, reference.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(
+        _to_numpy(clf.coefs_[0]), reference.coefs_[0], rtol=1e-3, atol=1e-5
+    )
+    assert np.mean(predicted == reference.predict(X)) >= 0.99
+
+
+@needs_dispatch
+@pytest.mark.parametrize("name, device", NAMESPACES, ids=IDS)
+def test_warm_start_and_partial_fit_with_classes_match_numpy(name, device):
+    if device == "cuda":
+        pytest.skip("CUDA matmuls are not bit-for-bit")
+    X, y = _digits()
+    to = _converter(name, device)
+    warm = TwoLayerClassifier(
+        hidden_size=16, max_iter=2, warm_start=True, random_state=0
+    )
+    incremental = TwoLayerClassifier(hidden_size=16, random_state=0)
+    reference_warm = clone(warm).fit(X, y).fit(X, y)
+    reference_incremental = clone(incremental).partial_fit(
+        X[:200], y[:200], classes=np.arange(10)
+    )
+    reference_incremental.partial_fit(X[200:], y[200:])
+    with sklearn.config_context(array_api_dispatch=True):
+        warm.fit(to(X), to(y)).fit(to(X), to(y))
+        incremental.partial_fit(to(X[:200]), to(y[:200]), classes=to(np.arange(10)))
+        incremental.partial_fit(to(X[200:]), to(y[200:]))
+    for ours, theirs in ((warm, reference_warm), (incremental, reference_incremental)):
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-8)
+        np.testing.assert_allclose(
+            _to_numpy(ours.coefs_[1]), theirs.coefs_[1], rtol=1e-8, atol=1e-12
+        )
+
+
+@needs_dispatch
+@pytest.mark.parametrize("name, device", NAMESPACES, ids=IDS)
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32, np.int32, np.bool_])
+def test_label_dtypes_predict_on_the_device(name, device, dtype):
+    X, y = _digits(200)
+    labels = (y % 2).astype(dtype) if dtype == np.bool_ else (y * 7).astype(dtype)
+    to = _converter(name, device)
+    reference = TwoLayerClassifier(hidden_size=8, max_iter=3, random_state=0)
+    reference.fit(X, labels)
+    with sklearn.config_context(array_api_dispatch=True):
+        clf = clone(reference).fit(to(X), to(labels))
+        predicted = clf.predict(to(X))
+    assert _module_name(predicted) == name
+    np.testing.assert_array_equal(_to_numpy(predicted), reference.predict(X))
+
+
+@needs_dispatch
+@pytest.mark.parametrize("name, device", NAMESPACES, ids=IDS)
+def test_no_host_to_device_copy_per_minibatch(name, device, monkeypatch):
+    """Only the epoch's row order (and setup) goes to the device, not each step."""
+    import sys
+
+    import sklmlp._xp
+
+    original, copies = sklmlp._xp.asarray, []
+
+    def counting(values, like, dtype=None):
+        copies.append(np.shape(values))
+        return original(values, like, dtype=dtype)
+
+    # every sklmlp module that imported the helper, now or in the future
+    for name, module in list(sys.modules.items()):
+        if name.startswith("sklmlp") and getattr(module, "asarray", None) is original:
+            monkeypatch.setattr(module, "asarray", counting)
+    X, y = _digits()
+    to = _converter(name, device)
+    epochs, batch_size = 3, 20  # 20 minibatches per epoch
+    with sklearn.config_context(array_api_dispatch=True):
+        TwoLayerClassifier(
+            hidden_size=8, batch_size=batch_size, max_iter=epochs, random_state=0
+        ).fit(to(X), to(y))
+    n_minibatches = epochs * len(y) // batch_size
+    assert len(copies) <= epochs + 8 < n_minibatches, copies
