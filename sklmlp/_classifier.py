@@ -487,7 +487,7 @@ class TwoLayerClassifier(ClassifierMixin, BaseEstimator):
 
     # The steps of fit, in the order they run.
 
-    def _prepare_data(self, X, y, sample_weight, classes, first_call, method):
+    def _prepare_data(self, X, y, sample_weight, classes, first_call, method="fit"):
         """Validate inputs; return X, class indices and effective weights.
 
         X stays in its namespace and on its device (Array API dispatch); the
