@@ -399,8 +399,9 @@ def test_no_host_to_device_copy_per_minibatch(name, device, monkeypatch):
         return original(values, like, dtype=dtype)
 
     # every sklmlp module that imported the helper, now or in the future
-    for name, module in list(sys.modules.items()):
-        if name.startswith("sklmlp") and getattr(module, "asarray", None) is original:
+    for module_name, module in list(sys.modules.items()):
+        helper = getattr(module, "asarray", None)
+        if module_name.startswith("sklmlp") and helper is original:
             monkeypatch.setattr(module, "asarray", counting)
     X, y = _digits()
     to = _converter(name, device)
