@@ -89,9 +89,10 @@ def build_models(hidden, n_features, n_classes, threads, seed=0):
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    predictor = OnnxPredictor(convert(clf))
+    onnx_model = convert(clf)
+    predictor = OnnxPredictor(onnx_model)  # its session, with these threads:
     predictor.session = onnxruntime.InferenceSession(
-        convert(clf).SerializeToString(),
+        onnx_model.SerializeToString(),
         options,
         providers=["CPUExecutionProvider"],
     )

@@ -384,15 +384,7 @@ def _out_dir(path):
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file, not a folder.")
-    probe = out / ".sklmlp-write-test"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise CommandError(
-            f"cannot write to the output folder {out}: {exc.strerror or exc}."
-        ) from exc
+    _check_writable(out, f"the output folder {out}")
     return out
 
 
@@ -403,16 +395,21 @@ def _out_file(path):
         raise CommandError(
             f"--out {out} is a folder; give a file name like model.onnx."
         )
-    probe = out.parent / ".sklmlp-write-test"
+    _check_writable(out.parent, str(out.parent))
+    return out
+
+
+def _check_writable(folder, described):
+    """Create ``folder`` if needed and write a probe file in it, or fail."""
+    probe = folder / ".sklmlp-write-test"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise CommandError(
-            f"cannot write to {out.parent}: {exc.strerror or exc}."
+            f"cannot write to {described}: {exc.strerror or exc}."
         ) from exc
-    return out
 
 
 def _write_json(path, content):

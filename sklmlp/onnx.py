@@ -76,6 +76,12 @@ OPTIONS = {
 }
 
 
+NOT_FITTED = (
+    "This %(name)s instance is not fitted yet, so it has no weights to export: "
+    "call 'fit' before converting it to ONNX."
+)
+
+
 class PrecisionWarning(UserWarning):
     """A float64-trained model exported to a float32 graph."""
 
@@ -84,10 +90,7 @@ def _parse(scope, model, inputs, custom_parsers=None):
     """skl2onnx's classifier parser, after a clear check that ``model`` is fitted."""
     check_is_fitted(
         model,
-        msg=(
-            "This %(name)s instance is not fitted yet, so it has no weights to "
-            "export: call 'fit' before converting it to ONNX."
-        ),
+        msg=NOT_FITTED,
     )
     options = scope.get_options(
         model, {"zipmap": True, "nocl": False, "output_class_labels": False}
@@ -237,10 +240,7 @@ def _final_classifier(model):
         )
     check_is_fitted(
         final,
-        msg=(
-            "This %(name)s instance is not fitted yet, so it has no weights to "
-            "export: call 'fit' before converting it to ONNX."
-        ),
+        msg=NOT_FITTED,
     )
     return final
 
